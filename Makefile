@@ -1,0 +1,142 @@
+# sesgate - one non-recursive Makefile. Objects go to $(BUILD), which is
+# build/ normally and build-san/ with SANITIZE=1, so the two never mix.
+#
+#   make                 build the programs
+#   make check           build and run every test (installs what is missing)
+#   make check SANITIZE=1   the same under ASan and UBSan
+#   make bench           load generators against the policy service
+#   make demo            the end-to-end demonstration
+#   make install         PREFIX=/usr/local DESTDIR= SYSCONFDIR=/etc
+
+PREFIX		?= /usr/local
+SYSCONFDIR	?= /etc
+BINDIR		 = $(PREFIX)/bin
+SBINDIR		 = $(PREFIX)/sbin
+MANDIR		 = $(PREFIX)/share/man
+DOCDIR		 = $(PREFIX)/share/doc/sesgate
+
+CC		?= cc
+WARN		 = -Wall -Wextra -Werror -Wformat=2 -Wshadow \
+		   -Wstrict-prototypes -Wwrite-strings -Wno-format-nonliteral
+CFLAGS		?= -O2 -g
+CFLAGS		+= $(WARN) -std=c11 -D_GNU_SOURCE -Ilib -I$(BUILD)/lib \
+		   -DSYSCONFDIR='"$(SYSCONFDIR)"' -MMD -MP
+LDFLAGS		?=
+
+ifeq ($(SANITIZE),1)
+BUILD		 = build-san
+CFLAGS		+= -fsanitize=address,undefined -fno-sanitize-recover=all \
+		   -fno-omit-frame-pointer -O1
+LDFLAGS		+= -fsanitize=address,undefined
+else
+BUILD		 = build
+endif
+
+PKGS		 = hiredis libevent inih libcrypto
+PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_LIBS	:= $(shell pkg-config --libs check 2>/dev/null)
+CFLAGS		+= $(PKG_CFLAGS)
+
+LIB_SRC		 = lib/mem.c lib/log.c lib/str.c lib/buf.c lib/addr.c \
+		   lib/cidr.c lib/redisurl.c lib/config.c lib/schema.c \
+		   lib/store.c lib/storeev.c
+POLICYD_SRC	 = policyd/request.c policyd/decide.c policyd/server.c \
+		   policyd/main.c
+CTL_SRC		 = ctl/sesgatectl.c ctl/cmd_suppression.c ctl/cmd_identity.c \
+		   ctl/cmd_quota.c ctl/cmd_pause.c ctl/output.c
+UNIT_SRC	 = tests/unit/main.c tests/unit/test_request.c \
+		   tests/unit/test_config.c tests/unit/test_addr.c \
+		   tests/unit/test_redisurl.c tests/unit/test_schema.c \
+		   tests/unit/test_decide.c
+BENCH_SRC	 = tests/bench/loadgen.c tests/bench/dunno-server.c
+
+obj		 = $(patsubst %.c,$(BUILD)/%.o,$(1))
+LIB_OBJ		 = $(call obj,$(LIB_SRC))
+POLICYD_OBJ	 = $(call obj,$(POLICYD_SRC))
+CTL_OBJ		 = $(call obj,$(CTL_SRC))
+UNIT_OBJ	 = $(call obj,$(UNIT_SRC))
+
+PROGS		 = $(BUILD)/sesgate-policyd $(BUILD)/sesgatectl
+UNIT		 = $(BUILD)/unit-tests
+BENCH_BIN	 = $(BUILD)/loadgen $(BUILD)/dunno-server
+
+.PHONY: all check unit bench demo install uninstall clean deps
+
+all: $(PROGS)
+
+deps:
+	@contrib/install-deps
+
+$(BUILD)/lib/sesgate.lua.inc: lib/sesgate.lua
+	@mkdir -p $(@D)
+	awk '{ gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); \
+	    print "\"" $$0 "\\n\"" }' $< > $@
+
+$(BUILD)/lib/schema.o: $(BUILD)/lib/sesgate.lua.inc
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/sesgate-policyd: $(POLICYD_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/sesgatectl: $(CTL_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+# The unit tests link the modules they cover, not the programs' main().
+$(UNIT): $(UNIT_OBJ) $(filter-out $(BUILD)/policyd/main.o \
+	    $(BUILD)/policyd/server.o,$(POLICYD_OBJ)) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm
+
+$(BUILD)/loadgen: $(BUILD)/tests/bench/loadgen.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lpthread -lm
+
+$(BUILD)/dunno-server: $(BUILD)/tests/bench/dunno-server.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+unit: $(UNIT)
+
+check: deps
+	@$(MAKE) --no-print-directory all unit
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run-all
+
+bench: deps
+	@$(MAKE) --no-print-directory SANITIZE= all $(BENCH_BIN)
+	@BUILD=build tests/bench/run
+
+demo: deps
+	@$(MAKE) --no-print-directory SANITIZE= all
+	@BUILD=build contrib/demo/run
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/sesgate \
+	    $(DESTDIR)$(DOCDIR)/examples
+	install -m 0755 $(BUILD)/sesgate-policyd $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(BUILD)/sesgatectl $(DESTDIR)$(SBINDIR)/
+	install -m 0644 man/sesgate.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/sesgate-redis.7 $(DESTDIR)$(MANDIR)/man7/
+	install -m 0644 man/sesgate-policyd.8 man/sesgatectl.8 \
+	    $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 conf/sesgate.conf conf/main.cf conf/master.cf \
+	    $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0755 contrib/scripts/*.sh $(DESTDIR)$(DOCDIR)/examples/
+	test -e $(DESTDIR)$(SYSCONFDIR)/sesgate/sesgate.conf || \
+	    install -m 0640 conf/sesgate.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/sesgate/sesgate.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/sesgate-policyd $(DESTDIR)$(SBINDIR)/sesgatectl
+	rm -f $(DESTDIR)$(MANDIR)/man5/sesgate.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man7/sesgate-redis.7 \
+	    $(DESTDIR)$(MANDIR)/man8/sesgate-policyd.8 \
+	    $(DESTDIR)$(MANDIR)/man8/sesgatectl.8
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find build build-san -name '*.d' 2>/dev/null)

@@ -1,0 +1,87 @@
+/*
+ * config.h - sesgate.conf as the programs see it: one struct, built once by
+ * config_load() and never written after. Sections: [global], [redis],
+ * [policyd]. A reload builds a new struct and swaps the pointer; a failed
+ * reload leaves the running one in place.
+ */
+#ifndef SESGATE_CONFIG_H
+#define SESGATE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define CONFIG_DEFAULT_PATH	SYSCONFDIR "/sesgate/sesgate.conf"
+/* A count or rate that has no limit. */
+#define CONFIG_UNLIMITED	(-1)
+
+enum config_store_action {
+	STORE_ACTION_DEFER_IF_PERMIT,
+	STORE_ACTION_DEFER,
+	STORE_ACTION_DUNNO,
+};
+
+enum config_sender_identity {
+	SENDER_IDENTITY_SASL,		/* SASL user, else envelope sender */
+	SENDER_IDENTITY_ENVELOPE,	/* always the envelope sender */
+};
+
+/* Limits of one quota level; CONFIG_UNLIMITED where there is none. */
+struct config_limits {
+	long long	max_24h;	/* per quota_window */
+	double		max_rate;	/* per second */
+	long long	burst;		/* 0: one second's worth */
+};
+
+struct config {
+	char			*path;
+
+	/* [global] */
+	char			*region;
+	int			 log_facility;
+	int			 log_level;
+	struct cidr_list	*internal_hosts;
+
+	/* [redis] */
+	char			*redis_url;
+	char			*redis_prefix;
+	long long		 redis_connect_timeout_ms;
+	long long		 redis_timeout_ms;
+	char			*suppression_hash_key;	/* "": off */
+
+	/* [policyd] */
+	char			**policyd_listen;	/* NULL-terminated */
+	long long		 policyd_socket_mode;
+	long long		 policyd_max_connections;
+	long long		 policyd_idle_timeout_ms;
+	int			 policyd_on_store_error;
+	bool			 policyd_verify_sender;
+	int			 policyd_sender_identity;
+	long long		 policyd_max_recipients;
+	long long		 policyd_quota_window_ms;
+	bool			 policyd_sandbox;
+	struct config_limits	 policyd_sandbox_limits;
+	struct config_limits	 policyd_account;
+	struct config_limits	 policyd_domain;
+	struct config_limits	 policyd_sender;
+};
+
+/* Read and check the whole file. The config, or NULL with every problem,
+   one per line ("FILE:LINE: [section] key: what is wrong"), in *errors_out
+   (caller frees). A missing or unreadable file is such a problem. */
+struct config	*config_load(const char *path, char **errors_out);
+/* Defaults only, as if the file were empty. */
+struct config	*config_defaults(void);
+/* Write the effective configuration in sesgate.conf form (secrets shown
+   as "(set)"). */
+void		 config_print(const struct config *cf, FILE *fp);
+/* Iterate the option table: *section_out and *name_out of option i;
+   false past the end. For the documentation check. */
+bool		 config_option(size_t i, const char **section_out,
+		    const char **name_out);
+/* Free; *cfp becomes NULL. Accepts NULL. */
+void		 config_free(struct config **cfp);
+
+/* Name of a store-error action, e.g. "defer_if_permit". */
+const char	*config_store_action_name(int action);
+
+#endif

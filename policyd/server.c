@@ -1,0 +1,656 @@
+/*
+ * server.c - libevent loop of sesgate-policyd. Owns the listeners, every
+ * connection and its queue of requests, and the configuration in use.
+ * Requests of one connection may be in flight together (a client may
+ * pipeline); their replies are written in the order the requests came.
+ * A request holds a reference to the configuration it was decided with,
+ * so a reload (SIGHUP) swaps the pointer between requests and the old
+ * configuration dies with its last request. Single threaded.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "decide.h"
+#include "log.h"
+#include "mem.h"
+#include "request.h"
+#include "server.h"
+#include "storeev.h"
+#include "str.h"
+
+/* A client that pipelines more than this stops being read until replies
+   drain; so does one that does not read its replies. */
+#define CONN_MAX_INFLIGHT	64
+#define CONN_MAX_OUTPUT		(256 * 1024)
+
+struct cfref {
+	struct config	*cf;
+	int		 refs;
+};
+
+struct server;
+
+struct pend {
+	struct pend		*next;
+	struct conn		*c;
+	struct cfref		*cfr;
+	struct request		 req;
+	struct decision		 d;
+	struct schema_argv	 args;
+	bool			 done;
+};
+
+struct conn {
+	struct conn		*prev, *next;
+	struct server		*srv;
+	struct bufferevent	*bev;
+	struct pend		*head, *tail;	/* requests, oldest first */
+	struct pend		*spare;		/* one kept for reuse */
+	size_t			 inflight;
+	bool			 eof;		/* peer closed or error */
+	bool			 in_read;	/* conn_read() flushes */
+	bool			 stop_reading;
+	char			 peer[64];
+};
+
+struct listener {
+	struct evconnlistener	*l;
+	char			*unix_path;	/* unlinked at exit */
+};
+
+struct server {
+	struct event_base	*base;
+	struct cfref		*cfr;
+	const char		*conf_path;
+	struct storeev		*se;
+	struct listener		*ls;
+	size_t			 nls;
+	struct conn		*conns;
+	size_t			 nconns;
+	bool			 stopping;
+	bool			 full_logged;
+	struct event		*sig_hup, *sig_term, *sig_int, *stop_timer;
+};
+
+static void conn_read(struct bufferevent *bev, void *arg);
+
+static struct cfref *
+cfref_new(struct config *cf)
+{
+	struct cfref *r = xcalloc(1, sizeof(*r));
+
+	r->cf = cf;
+	r->refs = 1;
+	return r;
+}
+
+static void
+cfref_release(struct cfref **rp)
+{
+	struct cfref *r = *rp;
+
+	if (r == NULL)
+		return;
+	*rp = NULL;
+	if (--r->refs == 0) {
+		config_free(&r->cf);
+		free(r);
+	}
+}
+
+static void
+server_maybe_exit(struct server *srv)
+{
+	if (srv->stopping && srv->nconns == 0)
+		event_base_loopexit(srv->base, NULL);
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct server *srv = c->srv;
+
+	while (c->head != NULL) {
+		struct pend *p = c->head;
+
+		c->head = p->next;
+		request_free(&p->req);
+		cfref_release(&p->cfr);
+		free(p);
+	}
+	if (c->spare != NULL) {
+		request_free(&c->spare->req);
+		free(c->spare);
+	}
+	bufferevent_free(c->bev);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	srv->nconns--;
+	free(c);
+	server_maybe_exit(srv);
+}
+
+static void
+conn_update_reading(struct conn *c)
+{
+	bool stop = c->inflight >= CONN_MAX_INFLIGHT ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    CONN_MAX_OUTPUT;
+
+	if (stop && !c->stop_reading)
+		bufferevent_disable(c->bev, EV_READ);
+	else if (!stop && c->stop_reading && !c->eof)
+		bufferevent_enable(c->bev, EV_READ);
+	c->stop_reading = stop;
+}
+
+static void
+pend_log(const struct pend *p)
+{
+	const struct request	*req = &p->req;
+	char			 client[64], sasl[128], sender[160], rcpt[160];
+
+	if (!log_enabled(LOG_INFO))
+		return;
+	log_info(request_str(req, "queue_id"), "policyd: client=%s "
+	    "sasl_username=<%s> sender=<%s> recipient=<%s> decision=%s%s%s "
+	    "action=\"%s\"",
+	    log_clean(request_str(req, "client_address"), client,
+	    sizeof(client)),
+	    log_clean(request_str(req, "sasl_username"), sasl, sizeof(sasl)),
+	    log_clean(request_str(req, "sender"), sender, sizeof(sender)),
+	    log_clean(request_str(req, "recipient"), rcpt, sizeof(rcpt)),
+	    p->d.why, *p->d.level != '\0' ? " level=" : "", p->d.level,
+	    p->d.action);
+}
+
+/* Write the replies that are ready, oldest first; stop at the first
+   request still waiting for Redis. */
+static void
+conn_flush(struct conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	while (c->head != NULL && c->head->done) {
+		struct pend *p = c->head;
+
+		c->head = p->next;
+		if (c->head == NULL)
+			c->tail = NULL;
+		c->inflight--;
+		if (!c->eof)
+			evbuffer_add_printf(out, "action=%s\n\n", p->d.action);
+		cfref_release(&p->cfr);
+		if (c->spare == NULL) {
+			c->spare = p;
+		} else {
+			request_free(&p->req);
+			free(p);
+		}
+	}
+	if (c->eof && c->head == NULL) {
+		conn_free(c);
+		return;
+	}
+	if (c->srv->stopping && c->head == NULL) {
+		/* Let the replies reach the client, then close. */
+		bufferevent_disable(c->bev, EV_READ);
+		if (evbuffer_get_length(out) == 0)
+			conn_free(c);
+		return;
+	}
+	conn_update_reading(c);
+}
+
+static void
+pend_answered(void *arg, const struct schema_result *res, const char *err)
+{
+	struct pend	*p = arg;
+	const struct config *cf = p->cfr->cf;
+
+	if (res != NULL) {
+		decide_result(cf, res, &p->d);
+	} else {
+		decide_store_error(cf, &p->d);
+		LOG_DEBUGF(request_str(&p->req, "queue_id"), "policyd: redis: "
+		    "%s", err);
+	}
+	p->done = true;
+	pend_log(p);
+	/* Inside conn_read() (storeev answered at once) the reader flushes
+	   when it is done with the connection. */
+	if (!p->c->in_read)
+		conn_flush(p->c);
+}
+
+static struct pend *
+conn_new_pend(struct conn *c)
+{
+	struct pend *p = c->spare;
+
+	if (p != NULL)
+		c->spare = NULL;
+	else
+		p = xcalloc(1, sizeof(*p));
+	p->next = NULL;
+	p->c = c;
+	p->done = false;
+	p->cfr = c->srv->cfr;
+	p->cfr->refs++;
+	if (c->tail != NULL)
+		c->tail->next = p;
+	else
+		c->head = p;
+	c->tail = p;
+	c->inflight++;
+	return p;
+}
+
+static void
+conn_request(struct conn *c, const char *data, size_t len)
+{
+	struct pend		*p = conn_new_pend(c);
+	const struct config	*cf = p->cfr->cf;
+	char			 err[128], clean[64];
+
+	if (request_parse(&p->req, data, len, err, sizeof(err)) < 0) {
+		decide_malformed(&p->d);
+		p->done = true;
+		log_warning(LOG_QID_NONE, "policyd: client=%s malformed "
+		    "request: %s; answering %s", log_clean(c->peer, clean,
+		    sizeof(clean)), err, p->d.action);
+		return;
+	}
+	if (!decide_request(cf, &p->req, &p->d)) {
+		p->done = true;
+		if (strcmp(p->d.why, "not-rcpt") != 0 &&
+		    strcmp(p->d.why, "inbound") != 0)
+			pend_log(p);
+		else
+			LOG_DEBUGF(request_str(&p->req, "queue_id"),
+			    "policyd: %s: DUNNO", p->d.why);
+		return;
+	}
+	if (schema_check_argv(cf, &p->d.check, &p->args) < 0) {
+		decide_store_error(cf, &p->d);
+		p->done = true;
+		log_warning(request_str(&p->req, "queue_id"), "policyd: "
+		    "request too large for a Redis key; answering %s",
+		    p->d.action);
+		return;
+	}
+	storeev_check(c->srv->se, &p->args, pend_answered, p);
+}
+
+static void
+conn_read(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	char		 clean[64];
+
+	c->in_read = true;
+	while (!c->eof && c->inflight < CONN_MAX_INFLIGHT) {
+		size_t	 avail = evbuffer_get_length(in), len;
+		size_t	 look = avail < REQUEST_MAX_BYTES ? avail :
+			    REQUEST_MAX_BYTES;
+		char	*data;
+		int	 r;
+
+		if (avail == 0)
+			break;
+		data = (char *)evbuffer_pullup(in, (ev_ssize_t)look);
+		r = request_frame(data, look, &len);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			log_warning(LOG_QID_NONE, "policyd: client=%s request "
+			    "longer than %d bytes; closing the connection",
+			    log_clean(c->peer, clean, sizeof(clean)),
+			    REQUEST_MAX_BYTES);
+			c->eof = true;
+			bufferevent_disable(bev, EV_READ | EV_WRITE);
+			break;
+		}
+		conn_request(c, data, len);
+		evbuffer_drain(in, len);
+	}
+	c->in_read = false;
+	conn_flush(c);
+}
+
+static void
+conn_write(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (c->srv->stopping && c->head == NULL) {
+		conn_free(c);
+		return;
+	}
+	conn_update_reading(c);
+}
+
+static void
+conn_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+	char		 clean[64];
+
+	if (what & BEV_EVENT_TIMEOUT) {
+		if (c->head != NULL) {
+			bufferevent_enable(bev, EV_READ);
+			return;
+		}
+		LOG_DEBUGF(NULL, "policyd: client=%s idle; closing",
+		    log_clean(c->peer, clean, sizeof(clean)));
+	} else if (what & BEV_EVENT_EOF) {
+		if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+			log_warning(LOG_QID_NONE, "policyd: client=%s closed "
+			    "the connection inside a request (%zu bytes "
+			    "unanswered)", log_clean(c->peer, clean,
+			    sizeof(clean)),
+			    evbuffer_get_length(bufferevent_get_input(bev)));
+	}
+	c->eof = true;
+	bufferevent_disable(bev, EV_READ | EV_WRITE);
+	conn_flush(c);
+}
+
+static void
+server_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct server	*srv = arg;
+	const struct config *cf = srv->cfr->cf;
+	struct conn	*c;
+	struct timeval	 idle;
+
+	(void)l;
+	(void)salen;
+	if (srv->nconns >= (size_t)cf->policyd_max_connections) {
+		if (!srv->full_logged)
+			log_warning(NULL, "policyd: %zu connections, the "
+			    "max_connections limit; refusing more",
+			    srv->nconns);
+		srv->full_logged = true;
+		evutil_closesocket(fd);
+		return;
+	}
+	srv->full_logged = false;
+	c = xcalloc(1, sizeof(*c));
+	c->srv = srv;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
+		    c->peer, sizeof(c->peer));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
+		    c->peer, sizeof(c->peer));
+	else
+		(void)str_copy(c->peer, sizeof(c->peer), "unix");
+	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
+	idle.tv_sec = (time_t)(cf->policyd_idle_timeout_ms / 1000);
+	idle.tv_usec = (suseconds_t)(cf->policyd_idle_timeout_ms % 1000) *
+	    1000;
+	bufferevent_set_timeouts(c->bev, &idle, NULL);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->next = srv->conns;
+	if (srv->conns != NULL)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->nconns++;
+}
+
+static void
+server_accept_error(struct evconnlistener *l, void *arg)
+{
+	(void)l;
+	(void)arg;
+	log_warning(NULL, "policyd: accept: %s",
+	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+/* "inet:host:port", "inet:[v6]:port" or "unix:/path". */
+static int
+server_listen_one(struct server *srv, const char *spec, char *errbuf,
+    size_t errlen)
+{
+	const struct config	*cf = srv->cfr->cf;
+	struct sockaddr_storage	 ss;
+	int			 sslen = sizeof(ss);
+	struct evconnlistener	*l;
+	struct listener		*out;
+	char			*unix_path = NULL;
+	unsigned		 flags = LEV_OPT_CLOSE_ON_FREE |
+				    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strncmp(spec, "unix:", 5) == 0) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+		const char *path = spec + 5;
+		evutil_socket_t fd;
+
+		if (str_copy(sun->sun_path, sizeof(sun->sun_path), path) < 0) {
+			snprintf(errbuf, errlen, "%s: path too long", spec);
+			return -1;
+		}
+		sun->sun_family = AF_UNIX;
+		(void)unlink(path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)sun,
+		    sizeof(*sun)) < 0 ||
+		    chmod(path, (mode_t)cf->policyd_socket_mode) < 0 ||
+		    listen(fd, 128) < 0) {
+			snprintf(errbuf, errlen, "%s: %s", spec,
+			    strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		l = evconnlistener_new(srv->base, server_accept, srv,
+		    LEV_OPT_CLOSE_ON_FREE, -1, fd);
+		unix_path = xstrdup(path);
+	} else {
+		const char *hp = spec + 5;
+
+		if (strncmp(spec, "inet:", 5) != 0 ||
+		    evutil_parse_sockaddr_port(hp, (struct sockaddr *)&ss,
+		    &sslen) < 0 || (ss.ss_family == AF_INET &&
+		    ((struct sockaddr_in *)&ss)->sin_port == 0) ||
+		    (ss.ss_family == AF_INET6 &&
+		    ((struct sockaddr_in6 *)&ss)->sin6_port == 0)) {
+			snprintf(errbuf, errlen, "%s: want inet:ADDRESS:PORT",
+			    spec);
+			return -1;
+		}
+		l = evconnlistener_new_bind(srv->base, server_accept, srv,
+		    flags, 128, (struct sockaddr *)&ss, sslen);
+		if (l == NULL) {
+			snprintf(errbuf, errlen, "%s: %s", spec,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	if (l == NULL) {
+		snprintf(errbuf, errlen, "%s: cannot listen", spec);
+		free(unix_path);
+		return -1;
+	}
+	evconnlistener_set_error_cb(l, server_accept_error);
+	srv->ls = xrealloc(srv->ls, (srv->nls + 1) * sizeof(*srv->ls));
+	out = &srv->ls[srv->nls++];
+	out->l = l;
+	out->unix_path = unix_path;
+	log_info(NULL, "policyd: listening on %s", spec);
+	return 0;
+}
+
+static void
+server_close_listeners(struct server *srv)
+{
+	for (size_t i = 0; i < srv->nls; i++) {
+		evconnlistener_free(srv->ls[i].l);
+		if (srv->ls[i].unix_path != NULL)
+			(void)unlink(srv->ls[i].unix_path);
+		free(srv->ls[i].unix_path);
+	}
+	free(srv->ls);
+	srv->ls = NULL;
+	srv->nls = 0;
+}
+
+static bool
+server_same_list(char **a, char **b)
+{
+	size_t i;
+
+	for (i = 0; a[i] != NULL && b[i] != NULL; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	return a[i] == NULL && b[i] == NULL;
+}
+
+static void
+server_reload(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*srv = arg;
+	struct config	*cf;
+	char		*errors = NULL;
+
+	(void)fd;
+	(void)what;
+	cf = config_load(srv->conf_path, &errors);
+	if (cf == NULL) {
+		log_err(NULL, "policyd: reload failed; keeping the running "
+		    "configuration:\n%s", errors);
+		free(errors);
+		return;
+	}
+	if (!server_same_list(cf->policyd_listen,
+	    srv->cfr->cf->policyd_listen))
+		log_warning(NULL, "policyd: reload: listen changed; a restart "
+		    "is needed to apply it");
+	log_reconfigure(cf->log_facility, cf->log_level);
+	cfref_release(&srv->cfr);
+	srv->cfr = cfref_new(cf);
+	storeev_set_config(srv->se, cf);
+	log_info(NULL, "policyd: configuration reloaded from %s",
+	    srv->conf_path);
+}
+
+static void
+server_force_exit(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	log_warning(NULL, "policyd: %zu connections still busy at shutdown; "
+	    "exiting anyway", srv->nconns);
+	event_base_loopexit(srv->base, NULL);
+}
+
+static void
+server_stop(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*srv = arg;
+	struct conn	*c, *next;
+	struct timeval	 tv;
+
+	(void)what;
+	if (srv->stopping)
+		return;
+	log_info(NULL, "policyd: signal %d: finishing %zu connections and "
+	    "exiting", (int)fd, srv->nconns);
+	srv->stopping = true;
+	server_close_listeners(srv);
+	/* Every request in flight is answered within the Redis timeout. */
+	tv.tv_sec = (time_t)(srv->cfr->cf->redis_timeout_ms / 1000 + 2);
+	tv.tv_usec = 0;
+	evtimer_add(srv->stop_timer, &tv);
+	for (c = srv->conns; c != NULL; c = next) {
+		next = c->next;
+		conn_flush(c);
+	}
+	server_maybe_exit(srv);
+}
+
+int
+server_run(struct config *cf, const char *conf_path)
+{
+	struct server	 srv;
+	char		 err[512];
+	int		 status = EX_OK;
+
+	memset(&srv, 0, sizeof(srv));
+	signal(SIGPIPE, SIG_IGN);
+	srv.base = event_base_new();
+	if (srv.base == NULL)
+		die(EX_OSERR, "policyd: cannot create the event loop");
+	srv.cfr = cfref_new(cf);
+	srv.conf_path = conf_path;
+	for (size_t i = 0; cf->policyd_listen[i] != NULL; i++) {
+		if (server_listen_one(&srv, cf->policyd_listen[i], err,
+		    sizeof(err)) < 0) {
+			log_err(NULL, "policyd: cannot listen: %s", err);
+			status = EX_OSERR;
+			goto out;
+		}
+	}
+	srv.se = storeev_new(srv.base, cf, err, sizeof(err));
+	if (srv.se == NULL) {
+		log_err(NULL, "policyd: [redis] url: %s", err);
+		status = EX_CONFIG;
+		goto out;
+	}
+	srv.sig_hup = evsignal_new(srv.base, SIGHUP, server_reload, &srv);
+	srv.sig_term = evsignal_new(srv.base, SIGTERM, server_stop, &srv);
+	srv.sig_int = evsignal_new(srv.base, SIGINT, server_stop, &srv);
+	srv.stop_timer = evtimer_new(srv.base, server_force_exit, &srv);
+	evsignal_add(srv.sig_hup, NULL);
+	evsignal_add(srv.sig_term, NULL);
+	evsignal_add(srv.sig_int, NULL);
+	log_info(NULL, "policyd: ready (region %s, sandbox %s)", cf->region,
+	    cf->policyd_sandbox ? "yes" : "no");
+	event_base_dispatch(srv.base);
+	log_info(NULL, "policyd: stopped");
+out:
+	/* Answer what Redis still owes (as failures), then drop clients. */
+	for (struct conn *c = srv.conns; c != NULL; c = c->next)
+		c->eof = true;
+	storeev_free(&srv.se);
+	while (srv.conns != NULL)
+		conn_free(srv.conns);
+	server_close_listeners(&srv);
+	if (srv.sig_hup != NULL) {
+		event_free(srv.sig_hup);
+		event_free(srv.sig_term);
+		event_free(srv.sig_int);
+		event_free(srv.stop_timer);
+	}
+	cfref_release(&srv.cfr);
+	event_base_free(srv.base);
+	return status;
+}
