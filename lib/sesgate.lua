@@ -17,16 +17,19 @@ local function now_us()
 	return tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 
--- Forget buckets that left the window; returns the count still in it.
-local function prune(ukey, rkey, cur, n)
-	local m = redis.call('HMGET', ukey, 'total', 'last')
+-- Read a level's state and forget buckets that left the window.
+-- Returns the count in the window, tat, and whether the newest bucket
+-- moved on since the last write (so the expiry must be pushed back).
+local function load_level(ukey, rkey, cur, n)
+	local m = redis.call('HMGET', ukey, 'total', 'last', 'tat')
 	local total = tonumber(m[1]) or 0
 	local last = tonumber(m[2])
+	local tat = tonumber(m[3]) or 0
 	if last == nil then
-		return 0
+		return 0, tat, true
 	end
 	if cur <= last then
-		return total
+		return total, tat, false
 	end
 	if cur - last >= n then
 		redis.call('DEL', rkey)
@@ -47,8 +50,10 @@ local function prune(ukey, rkey, cur, n)
 			total = 0
 		end
 	end
+	-- The ring was just changed: keep total in step with it even when
+	-- this recipient is then refused.
 	redis.call('HSET', ukey, 'total', total, 'last', cur)
-	return total
+	return total, tat, true
 end
 
 -- Effective limits of a level: the Redis override where a field is set,
@@ -85,29 +90,34 @@ if op == 'check' then
 	local msg_ttl = tonumber(ARGV[22])
 	local stats = KEYS[8]
 
-	local function result(field, ...)
+	local function result(field, a, b)
 		redis.call('HINCRBY', stats, 'policyd:' .. field, 1)
-		return { field, ... }
+		return { field, a, b }
 	end
 
 	local kinds = { 'account', 'sender', 'sender', 'domain' }
+	local pk, pkind = {}, {}
 	for i = 1, 4 do
 		if KEYS[i] ~= '' then
-			local why = redis.call('GET', KEYS[i])
-			if why then
-				return result('paused', kinds[i], why)
-			end
+			pk[#pk + 1] = KEYS[i]
+			pkind[#pk] = kinds[i]
+		end
+	end
+	local why = redis.call('MGET', unpack(pk))
+	for i = 1, #pk do
+		if why[i] then
+			return result('paused', pkind[i], why[i])
 		end
 	end
 	if verify_sender and sender ~= '' then
-		if redis.call('SISMEMBER', KEYS[5], sender) == 0 and
-		    redis.call('SISMEMBER', KEYS[5], sdomain) == 0 then
+		local v = redis.call('SMISMEMBER', KEYS[5], sender, sdomain)
+		if v[1] == 0 and v[2] == 0 then
 			return result('unverified_sender', sender)
 		end
 	end
 	if sandbox and rdomain ~= 'simulator.amazonses.com' then
-		if redis.call('SISMEMBER', KEYS[5], rcpt) == 0 and
-		    redis.call('SISMEMBER', KEYS[5], rdomain) == 0 then
+		local v = redis.call('SMISMEMBER', KEYS[5], rcpt, rdomain)
+		if v[1] == 0 and v[2] == 0 then
 			return result('unverified_recipient', rcpt)
 		end
 	end
@@ -127,32 +137,28 @@ if op == 'check' then
 	local cur = math.floor(now / 1000 / bucket_ms)
 	local names = { 'sender', 'domain', 'account' }
 	local lv = {}
+	-- Every level is counted, limited or not, so that usage can be read
+	-- for all of them; only a limited one can refuse. Counts are checked
+	-- at every level before any rate, and nothing is written for a
+	-- refused recipient but the pruning of expired buckets.
 	for i = 1, 3 do
 		local k = 9 + (i - 1) * 3
 		local a = 12 + (i - 1) * 3
 		local max24, rate, burst = limits(KEYS[k], ARGV[a],
 		    ARGV[a + 1], ARGV[a + 2])
-		lv[i] = { lkey = KEYS[k], ukey = KEYS[k + 1],
-		    rkey = KEYS[k + 2], max24 = max24, rate = rate,
-		    burst = burst }
-	end
-	-- Every level is counted, limited or not, so that usage can be
-	-- read for all of them; only a limited one can refuse.
-	if count_daily then
-		for i = 1, 3 do
-			local l = lv[i]
-			local c = prune(l.ukey, l.rkey, cur, n)
-			if l.max24 >= 0 and c + 1 > l.max24 then
-				return result('quota', names[i])
-			end
+		local l = { ukey = KEYS[k + 1], rkey = KEYS[k + 2],
+		    max24 = max24, rate = rate, burst = burst }
+		l.count, l.tat, l.moved = load_level(l.ukey, l.rkey, cur, n)
+		lv[i] = l
+		if count_daily and max24 >= 0 and l.count + 1 > max24 then
+			return result('quota', names[i])
 		end
 	end
 	for i = 1, 3 do
 		local l = lv[i]
 		if l.rate > 0 then
 			local t = math.ceil(1000000 / l.rate)
-			local tat = tonumber(redis.call('HGET', l.ukey,
-			    'tat')) or 0
+			local tat = l.tat
 			if tat < now then
 				tat = now
 			end
@@ -165,20 +171,24 @@ if op == 'check' then
 	local ttl = window_ms + bucket_ms
 	for i = 1, 3 do
 		local l = lv[i]
-		local touched = false
-		if l.newtat then
-			redis.call('HSET', l.ukey, 'tat', fmt(l.newtat))
-			touched = true
-		end
 		if count_daily then
 			redis.call('BITFIELD', l.rkey, 'OVERFLOW', 'SAT',
 			    'INCRBY', 'u32', '#' .. (cur % n), 1)
-			redis.call('HINCRBY', l.ukey, 'total', 1)
-			redis.call('HSET', l.ukey, 'last', cur)
-			redis.call('PEXPIRE', l.rkey, ttl)
-			touched = true
+			if l.newtat then
+				redis.call('HSET', l.ukey, 'total', l.count + 1,
+				    'last', cur, 'tat', fmt(l.newtat))
+			else
+				redis.call('HSET', l.ukey, 'total', l.count + 1,
+				    'last', cur)
+			end
+			if l.moved then
+				redis.call('PEXPIRE', l.rkey, ttl)
+			end
+		elseif l.newtat then
+			redis.call('HSET', l.ukey, 'tat', fmt(l.newtat))
 		end
-		if touched then
+		-- The rate state must outlive a burst's worth of time too.
+		if l.moved or not count_daily then
 			redis.call('PEXPIRE', l.ukey, ttl)
 		end
 	end
@@ -189,15 +199,28 @@ if op == 'check' then
 
 elseif op == 'usage' then
 	-- KEYS: limits, usage, ring. ARGV: op, bucket_ms, n.
-	-- Returns { count in window, tat (us), newest bucket }.
+	-- Returns { recipients in the window, tat (us) }; writes nothing.
 	local bucket_ms, n = tonumber(ARGV[2]), tonumber(ARGV[3])
 	local cur = math.floor(now_us() / 1000 / bucket_ms)
+	local m = redis.call('HMGET', KEYS[2], 'total', 'last', 'tat')
+	local last = tonumber(m[2])
 	local c = 0
-	if redis.call('EXISTS', KEYS[2]) == 1 then
-		c = prune(KEYS[2], KEYS[3], cur, n)
+	if last ~= nil and cur - last < n then
+		c = tonumber(m[1]) or 0
+		if cur > last then
+			local args = { KEYS[3] }
+			for b = last + 1, cur do
+				args[#args + 1] = 'GET'
+				args[#args + 1] = 'u32'
+				args[#args + 1] = '#' .. (b % n)
+			end
+			local old = redis.call('BITFIELD_RO', unpack(args))
+			for i = 1, #old do
+				c = c - old[i]
+			end
+		end
 	end
-	local tat = redis.call('HGET', KEYS[2], 'tat') or '0'
-	return { c, tat }
+	return { math.max(c, 0), m[3] or '0' }
 
 elseif op == 'suppress' then
 	-- KEYS: entry hash, index zset. ARGV: op, member, time, expires
