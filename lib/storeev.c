@@ -6,6 +6,9 @@
  * the connection is dropped (a server that stalls one reply stalls all
  * that follow), and a reconnect is scheduled with exponential backoff.
  * Replies that arrive for requests already answered are discarded.
+ * With a Sentinel URL, the Sentinels are asked in turn, asynchronously,
+ * where the master is before every connect; until one answers, requests
+ * are answered as failures at once rather than waiting.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +22,7 @@
 #include "log.h"
 #include "mem.h"
 #include "redisurl.h"
-#include "store.h"
+#include "str.h"
 #include "storeev.h"
 
 #define BACKOFF_MIN_MS	50
@@ -45,6 +48,9 @@ struct storeev {
 	char			 where[300];	/* server, for log lines */
 	char			 sha[SCHEMA_SHA_BUFSZ];
 	size_t			 pending;
+	redisAsyncContext	*sac;		/* to a Sentinel, while asked */
+	size_t			 sidx;		/* which Sentinel */
+	char			 serr[300];	/* why the last one failed */
 };
 
 struct storeev_req {
@@ -58,6 +64,7 @@ struct storeev_req {
 };
 
 static void storeev_connect(struct storeev *se);
+static void storeev_resolve(struct storeev *se, size_t i);
 
 /* Names of the setup commands, handed to their reply callback. */
 static char setup_auth[] = "AUTH", setup_select[] = "SELECT",
@@ -105,6 +112,10 @@ storeev_drop(struct storeev *se, const char *why)
 	storeev_outage(se, why);
 	evtimer_del(se->conn_timer);
 	se->ac = NULL;
+	if (ac != NULL)
+		redisAsyncFree(ac);
+	ac = se->sac;
+	se->sac = NULL;
 	if (ac != NULL)
 		redisAsyncFree(ac);
 	if (!evtimer_pending(se->retry, NULL))
@@ -318,50 +329,41 @@ storeev_setup_reply(redisAsyncContext *ac, void *reply, void *privdata)
 static void
 storeev_connect_timeout(evutil_socket_t fd, short what, void *arg)
 {
+	struct storeev		*se = arg;
+	redisAsyncContext	*sac = se->sac;
+
 	(void)fd;
 	(void)what;
-	storeev_drop(arg, "connect timeout");
+	if (sac != NULL) {
+		/* This Sentinel is silent: ask the next one. */
+		se->sac = NULL;
+		redisAsyncFree(sac);
+		storeev_resolve(se, se->sidx + 1);
+		return;
+	}
+	storeev_drop(se, "connect timeout");
 }
 
+/* Connect to the data server at host:port (TCP) or u->path (unix). */
 static void
-storeev_connect(struct storeev *se)
+storeev_connect_server(struct storeev *se, const char *host, int port)
 {
 	const struct redisurl	*u = se->url;
-	char			 err[256], dbuf[16];
-	char			*host = NULL;
-	int			 port = 0;
+	char			 dbuf[16];
 	redisAsyncContext	*ac;
 	struct timeval		 tv;
 
-	se->state = STOREEV_CONNECTING;
 	if (u->kind == REDISURL_UNIX) {
 		snprintf(se->where, sizeof(se->where), "unix:%s", u->path);
 		ac = redisAsyncConnectUnix(u->path);
 	} else {
-		if (u->kind == REDISURL_SENTINEL) {
-			/* XXX blocking: the Sentinels are asked with the
-			   connect timeout each while the loop waits; an
-			   asynchronous query would keep serving (with the
-			   store-error action) meanwhile. */
-			if (store_sentinel_master(u,
-			    se->cf->redis_connect_timeout_ms, &host, &port,
-			    err, sizeof(err)) < 0) {
-				snprintf(se->where, sizeof(se->where),
-				    "master \"%s\"", u->master);
-				storeev_outage(se, err);
-				storeev_schedule(se);
-				return;
-			}
+		if (u->kind == REDISURL_SENTINEL)
 			snprintf(se->where, sizeof(se->where), "%s:%d "
 			    "(master \"%s\")", host, port, u->master);
-		} else {
-			host = xstrdup(u->host);
-			port = u->port;
+		else
 			snprintf(se->where, sizeof(se->where), "%s:%d", host,
 			    port);
-		}
 		ac = redisAsyncConnect(host, port);
-		free(host);
 	}
 	if (ac == NULL || ac->err) {
 		storeev_outage(se, ac != NULL ? ac->errstr : "out of memory");
@@ -396,6 +398,86 @@ storeev_connect(struct storeev *se)
 	    "SCRIPT LOAD %s", schema_script());
 	tv = storeev_tv(se->cf->redis_connect_timeout_ms);
 	evtimer_add(se->conn_timer, &tv);
+}
+
+static void
+storeev_sentinel_reply(redisAsyncContext *sac, void *reply, void *privdata)
+{
+	struct storeev	*se = privdata;
+	redisReply	*r = reply;
+	long long	 port;
+
+	if (se->sac != sac)
+		return;		/* given up on already */
+	se->sac = NULL;
+	evtimer_del(se->conn_timer);
+	redisAsyncFree(sac);	/* deferred by hiredis until we return */
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[0]->type == REDIS_REPLY_STRING &&
+	    r->element[1]->type == REDIS_REPLY_STRING &&
+	    str_to_ll(r->element[1]->str, 1, 65535, &port) == 0) {
+		storeev_connect_server(se, r->element[0]->str, (int)port);
+		return;
+	}
+	if (r != NULL && r->type == REDIS_REPLY_NIL)
+		snprintf(se->serr, sizeof(se->serr), "Sentinel %s:%d does "
+		    "not know master \"%s\"", se->url->sentinels[se->sidx].host,
+		    se->url->sentinels[se->sidx].port, se->url->master);
+	else
+		snprintf(se->serr, sizeof(se->serr), "Sentinel %s:%d: %s",
+		    se->url->sentinels[se->sidx].host,
+		    se->url->sentinels[se->sidx].port,
+		    r == NULL ? "connection failed" :
+		    r->type == REDIS_REPLY_ERROR ? r->str :
+		    "unexpected reply");
+	storeev_resolve(se, se->sidx + 1);
+}
+
+/* Ask Sentinel number i (and, failing that, the ones after it) where the
+   master is; connects to it when one answers. */
+static void
+storeev_resolve(struct storeev *se, size_t i)
+{
+	const struct redisurl	*u = se->url;
+	redisAsyncContext	*sac;
+	struct timeval		 tv;
+
+	for (; i < u->nsentinels; i++) {
+		sac = redisAsyncConnect(u->sentinels[i].host,
+		    u->sentinels[i].port);
+		if (sac == NULL || sac->err) {
+			snprintf(se->serr, sizeof(se->serr), "Sentinel "
+			    "%s:%d: %s", u->sentinels[i].host,
+			    u->sentinels[i].port, sac != NULL ? sac->errstr :
+			    "out of memory");
+			if (sac != NULL)
+				redisAsyncFree(sac);
+			continue;
+		}
+		se->sidx = i;
+		se->sac = sac;
+		redisLibeventAttach(sac, se->base);
+		redisAsyncCommand(sac, storeev_sentinel_reply, se,
+		    "SENTINEL get-master-addr-by-name %s", u->master);
+		tv = storeev_tv(se->cf->redis_connect_timeout_ms);
+		evtimer_add(se->conn_timer, &tv);
+		return;
+	}
+	snprintf(se->where, sizeof(se->where), "master \"%s\"", u->master);
+	storeev_outage(se, se->serr[0] != '\0' ? se->serr :
+	    "no Sentinel answered");
+	storeev_schedule(se);
+}
+
+static void
+storeev_connect(struct storeev *se)
+{
+	se->state = STOREEV_CONNECTING;
+	se->serr[0] = '\0';
+	if (se->url->kind == REDISURL_SENTINEL)
+		storeev_resolve(se, 0);
+	else
+		storeev_connect_server(se, se->url->host, se->url->port);
 }
 
 static void
@@ -468,6 +550,10 @@ storeev_free(struct storeev **sep)
 	*sep = NULL;
 	ac = se->ac;
 	se->ac = NULL;
+	if (ac != NULL)
+		redisAsyncFree(ac);
+	ac = se->sac;
+	se->sac = NULL;
 	if (ac != NULL)
 		redisAsyncFree(ac);
 	event_free(se->retry);
