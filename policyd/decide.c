@@ -34,7 +34,7 @@ decide_request(const struct config *cf, const struct request *req,
 	const char *client = request_str(req, "client_address");
 	const char *sender = request_str(req, "sender");
 
-	d->level = "";
+	d->level[0] = '\0';
 	if (strcmp(rq, "smtpd_access_policy") != 0) {
 		decide_set(d, "not-policy-request", "DUNNO");
 		return false;
@@ -123,7 +123,7 @@ decide_result(const struct config *cf, const struct schema_result *r,
 		decide_set(d, "accept", "DUNNO");
 		return;
 	case SCHEMA_PAUSED:
-		d->level = r->arg1;
+		(void)str_copy(d->level, sizeof(d->level), r->arg1);
 		decide_clean(r->arg2, clean, sizeof(clean));
 		d->why = "paused";
 		if (strcmp(r->arg1, "account") == 0)
@@ -160,12 +160,12 @@ decide_result(const struct config *cf, const struct schema_result *r,
 		    "452 4.5.3 Too many recipients");
 		return;
 	case SCHEMA_QUOTA:
-		d->level = r->arg1;
+		(void)str_copy(d->level, sizeof(d->level), r->arg1);
 		decide_set(d, "quota", "454 4.7.0 Throttling failure: "
 		    "Daily message quota exceeded.");
 		return;
 	case SCHEMA_RATE:
-		d->level = r->arg1;
+		(void)str_copy(d->level, sizeof(d->level), r->arg1);
 		decide_set(d, "rate", "454 4.7.0 Throttling failure: "
 		    "Maximum sending rate exceeded.");
 		return;
@@ -194,7 +194,7 @@ decide_store_error(const struct config *cf, struct decision *d)
 void
 decide_malformed(struct decision *d)
 {
-	d->level = "";
+	d->level[0] = '\0';
 	decide_set(d, "malformed", "DEFER_IF_PERMIT 4.3.5 Malformed policy "
 	    "request");
 }

@@ -25,7 +25,7 @@ struct decision {
 	   log ("accept", "quota", "not-rcpt"...). */
 	char			action[DECIDE_ACTION_MAX];
 	const char		*why;
-	const char		*level;	/* quota level or pause scope, or "" */
+	char			 level[16];	/* quota level, pause scope */
 };
 
 /* Look at a request. true when the store must be asked (d->check is
