@@ -88,7 +88,7 @@ addr_normalise_domain(const char *in, char *out, size_t outlen)
 		if (++label > 63)
 			return -1;
 	}
-	return 0;
+	return label == 0 ? -1 : 0;
 }
 
 int

@@ -19,6 +19,7 @@
 #include "cidr.h"
 #include "config.h"
 #include "mem.h"
+#include "redisurl.h"
 #include "str.h"
 
 enum opt_type {
@@ -37,6 +38,7 @@ enum opt_type {
 	OPT_REGION,
 	OPT_PREFIX,
 	OPT_URL,
+	OPT_LISTEN,	/* list of unix:/path and inet:host:port */
 };
 
 struct config_opt {
@@ -85,7 +87,7 @@ static const struct config_opt config_opts[] = {
 	{ "redis", "suppression_hash_key", OPT_STR,
 	    OFF(suppression_hash_key), "", 0, 0, NULL, true },
 
-	{ "policyd", "listen", OPT_LIST, OFF(policyd_listen),
+	{ "policyd", "listen", OPT_LISTEN, OFF(policyd_listen),
 	    "inet:127.0.0.1:10031", 0, 0, NULL, false },
 	{ "policyd", "socket_mode", OPT_MODE, OFF(policyd_socket_mode),
 	    "0660", 0, 0777, NULL, false },
@@ -162,7 +164,8 @@ config_free_field(struct config *cf, const struct config_opt *o)
 		free(*(char **)f);
 		*(char **)f = NULL;
 		break;
-	case OPT_LIST: {
+	case OPT_LIST:
+	case OPT_LISTEN: {
 		char **l = *(char ***)f;
 
 		for (size_t i = 0; l != NULL && l[i] != NULL; i++)
@@ -231,14 +234,16 @@ config_set(struct config *cf, const struct config_opt *o, const char *v,
 		config_free_field(cf, o);
 		*(char **)f = xstrdup(v);
 		return NULL;
-	case OPT_URL:
-		if (strncmp(v, "redis://", 8) != 0 &&
-		    strncmp(v, "unix:", 5) != 0 &&
-		    strncmp(v, "sentinel://", 11) != 0)
-			return "want a redis://, unix: or sentinel:// URL";
+	case OPT_URL: {
+		struct redisurl *u = redisurl_parse(v, why, whylen);
+
+		if (u == NULL)
+			return why;
+		redisurl_free(&u);
 		config_free_field(cf, o);
 		*(char **)f = xstrdup(v);
 		return NULL;
+	}
 	case OPT_PREFIX:
 		for (const char *p = v; *p != '\0'; p++)
 			if ((unsigned char)*p <= ' ' || *p == 0x7f)
@@ -255,18 +260,32 @@ config_set(struct config *cf, const struct config_opt *o, const char *v,
 		config_free_field(cf, o);
 		*(char **)f = xstrdup(v);
 		return NULL;
-	case OPT_LIST: {
+	case OPT_LIST:
+	case OPT_LISTEN: {
 		char	*copy = xstrdup(v), *save = NULL, *tok;
 		char	**l = xcalloc(1, sizeof(*l));
 		size_t	 n = 0;
 
 		for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
 		    tok = strtok_r(NULL, ", \t", &save)) {
+			if (o->type == OPT_LISTEN &&
+			    strncmp(tok, "unix:/", 6) != 0 &&
+			    strncmp(tok, "inet:", 5) != 0) {
+				snprintf(why, whylen, "\"%s\" is neither "
+				    "unix:/path nor inet:host:port", tok);
+				for (size_t i = 0; i < n; i++)
+					free(l[i]);
+				free(l);
+				free(copy);
+				return why;
+			}
 			l = xrealloc(l, (n + 2) * sizeof(*l));
 			l[n++] = xstrdup(tok);
 			l[n] = NULL;
 		}
 		free(copy);
+		if (o->type == OPT_LISTEN && n == 0)
+			return "no socket given";
 		config_free_field(cf, o);
 		*(char ***)f = l;
 		return NULL;
@@ -441,26 +460,6 @@ config_defaults(void)
 	return cf;
 }
 
-/* Checks that span several keys. */
-static void
-config_check(struct config_parse *p)
-{
-	struct config *cf = p->cf;
-
-	for (size_t i = 0; cf->policyd_listen[i] != NULL; i++) {
-		const char *l = cf->policyd_listen[i];
-
-		if (strncmp(l, "unix:/", 6) != 0 &&
-		    strncmp(l, "inet:", 5) != 0)
-			buf_printf(&p->errors, "%s: [policyd] listen: \"%s\" "
-			    "is neither unix:/path nor inet:host:port\n",
-			    p->path, l);
-	}
-	if (cf->policyd_listen[0] == NULL)
-		buf_printf(&p->errors, "%s: [policyd] listen: no socket "
-		    "given\n", p->path);
-}
-
 struct config *
 config_load(const char *path, char **errors_out)
 {
@@ -490,7 +489,6 @@ config_load(const char *path, char **errors_out)
 		    "line\n", path, r);
 	else if (r < 0)
 		buf_printf(&p.errors, "%s: cannot parse (%d)\n", path, r);
-	config_check(&p);
 	if (p.errors.len > 0)
 		goto fail;
 	return p.cf;
@@ -500,6 +498,28 @@ fail:
 	return NULL;
 }
 
+/* A Redis URL with its password, if any, shown as "(set)". */
+static void
+config_print_url(const char *url, FILE *fp)
+{
+	const char *auth = strstr(url, "://"), *at, *colon, *end;
+
+	if (auth == NULL) {
+		fputs(url, fp);
+		return;
+	}
+	auth += 3;
+	end = auth + strcspn(auth, "/?");
+	at = memchr(auth, '@', (size_t)(end - auth));
+	if (at == NULL) {
+		fputs(url, fp);
+		return;
+	}
+	colon = memchr(auth, ':', (size_t)(at - auth));
+	fprintf(fp, "%.*s(set)%s", (int)((colon != NULL ? colon + 1 : auth) -
+	    url), url, at);
+}
+
 static void
 config_print_value(const struct config *cf, const struct config_opt *o,
     FILE *fp)
@@ -507,17 +527,19 @@ config_print_value(const struct config *cf, const struct config_opt *o,
 	const void *f = (const char *)cf + o->off;
 
 	switch (o->type) {
+	case OPT_URL:
+		config_print_url(*(char *const *)f, fp);
+		break;
 	case OPT_STR:
 	case OPT_REGION:
 	case OPT_PREFIX:
-	case OPT_URL:
-		if (o->secret && **(char *const *)f != '\0' &&
-		    o->type != OPT_URL)
+		if (o->secret && **(char *const *)f != '\0')
 			fputs("(set)", fp);
 		else
 			fputs(*(char *const *)f, fp);
 		break;
-	case OPT_LIST: {
+	case OPT_LIST:
+	case OPT_LISTEN: {
 		char *const *l = *(char **const *)f;
 
 		for (size_t i = 0; l[i] != NULL; i++)

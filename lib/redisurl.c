@@ -13,6 +13,7 @@
 #include "str.h"
 
 #define REDIS_DEFAULT_PORT	6379
+#define SENTINEL_DEFAULT_PORT	26379
 
 static char *
 redisurl_unescape(const char *s, size_t n)
@@ -38,10 +39,10 @@ redisurl_unescape(const char *s, size_t n)
 
 /* "host", "host:port", "[v6]", "[v6]:port" of length n. */
 static int
-redisurl_hostport(const char *s, size_t n, struct redisurl_host *out)
+redisurl_hostport(const char *s, size_t n, long long port,
+    struct redisurl_host *out)
 {
 	const char	*colon = NULL, *hend;
-	long long	 port = REDIS_DEFAULT_PORT;
 
 	if (n == 0)
 		return -1;
@@ -152,8 +153,8 @@ redisurl_parse(const char *s, char *errbuf, size_t errlen)
 		u->kind = REDISURL_SENTINEL;
 		p = s + 11;
 	} else {
-		snprintf(errbuf, errlen, "\"%s\" is not a redis://, unix: or "
-		    "sentinel:// URL", s);
+		snprintf(errbuf, errlen, "not a redis://, unix: or "
+		    "sentinel:// URL");
 		goto fail;
 	}
 	q = strchr(p, '?');
@@ -166,9 +167,9 @@ redisurl_parse(const char *s, char *errbuf, size_t errlen)
 		long long db = 0;
 
 		if (redisurl_hostport(p, (size_t)((slash ? slash : end) - p),
-		    &h) < 0) {
-			snprintf(errbuf, errlen, "bad host or port in \"%s\"",
-			    s);
+		    REDIS_DEFAULT_PORT, &h) < 0) {
+			snprintf(errbuf, errlen, "bad host or port in the "
+			    "redis:// URL");
 			goto fail;
 		}
 		u->host = h.host;
@@ -183,7 +184,7 @@ redisurl_parse(const char *s, char *errbuf, size_t errlen)
 			dbuf[n] = '\0';
 			if (str_to_ll(dbuf, 0, 65535, &db) < 0) {
 				snprintf(errbuf, errlen, "bad database number "
-				    "in \"%s\"", s);
+				    "in the redis:// URL");
 				goto fail;
 			}
 		}
@@ -202,9 +203,10 @@ redisurl_parse(const char *s, char *errbuf, size_t errlen)
 			const char *he = comma != NULL ? comma : slash;
 			struct redisurl_host h = { NULL, 0 };
 
-			if (redisurl_hostport(hp, (size_t)(he - hp), &h) < 0) {
+			if (redisurl_hostport(hp, (size_t)(he - hp),
+			    SENTINEL_DEFAULT_PORT, &h) < 0) {
 				snprintf(errbuf, errlen, "bad Sentinel "
-				    "address in \"%s\"", s);
+				    "address in the sentinel:// URL");
 				goto fail;
 			}
 			u->sentinels = xrealloc(u->sentinels,
@@ -213,8 +215,8 @@ redisurl_parse(const char *s, char *errbuf, size_t errlen)
 			hp = he + 1;
 		}
 		if (u->nsentinels == 0) {
-			snprintf(errbuf, errlen, "no Sentinel address in "
-			    "\"%s\"", s);
+			snprintf(errbuf, errlen, "no Sentinel address in the "
+			    "sentinel:// URL");
 			goto fail;
 		}
 		u->master = xstrndup(slash + 1, (size_t)(end - slash - 1));

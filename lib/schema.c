@@ -27,7 +27,6 @@ static const char *const kind_names[] = {
 	[SCHEMA_PAUSE] = "pause",
 	[SCHEMA_LIMITS] = "limits",
 	[SCHEMA_USAGE] = "usage",
-	[SCHEMA_RING] = "ring",
 };
 
 int
@@ -46,7 +45,6 @@ schema_key(char *out, size_t outlen, const char *prefix, enum schema_kind kind,
 	case SCHEMA_PAUSE:
 	case SCHEMA_LIMITS:
 	case SCHEMA_USAGE:
-	case SCHEMA_RING:
 		if (level == SCHEMA_ACCOUNT)
 			return str_fmt(out, outlen, "%s%s:account", prefix,
 			    kind_names[kind]);
@@ -157,28 +155,94 @@ schema_argv_addf(struct schema_argv *out, const char *fmt, ...)
 	return schema_argv_add(out, tmp, (size_t)n);
 }
 
+/* Append the concatenation of up to four pieces (NULL ends them early) as
+   one argument, without formatting: this runs for every key of every
+   decision. */
+static int
+schema_argv_cat(struct schema_argv *out, const char *a, const char *b,
+    const char *c, const char *d)
+{
+	const char	*parts[4] = { a, b, c, d };
+	size_t		 start = out->used, len = 0;
+
+	if (out->argc >= SCHEMA_ARGV_MAX)
+		return -1;
+	for (int i = 0; i < 4 && parts[i] != NULL; i++) {
+		size_t n = strlen(parts[i]);
+
+		if (start + len + n + 1 > sizeof(out->mem))
+			return -1;
+		memcpy(out->mem + start + len, parts[i], n);
+		len += n;
+	}
+	if (len >= SCHEMA_KEY_MAX)
+		return -1;
+	out->mem[start + len] = '\0';
+	out->argv[out->argc] = out->mem + start;
+	out->len[out->argc++] = len;
+	out->used += len + 1;
+	return 0;
+}
+
+/* The same key as schema_key() builds, appended as an argument. */
 static int
 schema_add_key(struct schema_argv *out, const char *prefix,
     enum schema_kind kind, enum schema_level level, const char *id)
 {
-	char key[SCHEMA_KEY_MAX];
+	char kl[32];
 
-	if (schema_key(key, sizeof(key), prefix, kind, level, id) < 0)
+	switch (kind) {
+	case SCHEMA_IDENTITIES:
+	case SCHEMA_SUPPRESSION_INDEX:
+	case SCHEMA_STATS:
+		return schema_argv_cat(out, prefix, kind_names[kind], NULL,
+		    NULL);
+	case SCHEMA_SUPPRESSION:
+	case SCHEMA_MSG:
+		return schema_argv_cat(out, prefix, kind_names[kind], ":", id);
+	default:
+		break;
+	}
+	if (level == SCHEMA_ACCOUNT)
+		return schema_argv_cat(out, prefix, kind_names[kind],
+		    ":account", NULL);
+	/* "pause:" "sender:" as one piece, then the id. */
+	if (str_fmt(kl, sizeof(kl), "%s:%s:", kind_names[kind],
+	    level_names[level]) < 0)
 		return -1;
-	return schema_argv_add(out, key, strlen(key));
+	return schema_argv_cat(out, prefix, kl, id, NULL);
 }
 
 static int
+schema_argv_addll(struct schema_argv *out, long long v)
+{
+	char		 tmp[24], *p = tmp + sizeof(tmp);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
+			    (unsigned long long)v;
+
+	*--p = '\0';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	return schema_argv_add(out, p, strlen(p));
+}
+
+/* A level's configured limits: max_24h, max_rate in millionths of a
+   message per second (an integer, so no float is formatted per request),
+   and burst; -1 for unlimited. */
+static int
 schema_add_limits(struct schema_argv *out, const struct config_limits *l)
 {
-	if (schema_argv_addf(out, "%lld", l->max_24h) < 0)
+	long long rate = l->max_rate == CONFIG_UNLIMITED ? -1 :
+	    (long long)(l->max_rate * 1e6 + 0.5);
+
+	if (schema_argv_addll(out, l->max_24h) < 0 ||
+	    schema_argv_addll(out, rate) < 0)
 		return -1;
-	if (l->max_rate == CONFIG_UNLIMITED)
-		return schema_argv_add(out, "-1", 2) < 0 ||
-		    schema_argv_addf(out, "%lld", l->burst) < 0 ? -1 : 0;
-	if (schema_argv_addf(out, "%.6f", l->max_rate) < 0)
-		return -1;
-	return schema_argv_addf(out, "%lld", l->burst);
+	return schema_argv_addll(out, l->burst);
 }
 
 int
@@ -191,15 +255,21 @@ schema_check_argv(const struct config *cf, const struct schema_check *in,
 	const char	*p = cf->redis_prefix;
 	const char	*sdomain = *in->sender != '\0' ?
 			    addr_domain(in->sender) : "";
-	char		 supp[ADDR_BUFSZ];
+	/* The null sender's mail (bounces) is counted under "<>", which
+	   no domain can be. */
+	const char	*sdomain_id = *sdomain != '\0' ? sdomain : "<>";
+	char		 supp[ADDR_BUFSZ], none[SCHEMA_KEY_MAX];
 	long long	 bucket_ms, n;
 	int		 r = 0;
 
 	schema_window(cf->policyd_quota_window_ms, &bucket_ms, &n);
 	schema_suppression_id(cf->suppression_hash_key, in->rcpt, supp,
 	    sizeof(supp));
+	/* Keys that do not apply are given as this name (under the prefix,
+	   so that an ACL limited to the prefix allows it); never read. */
+	r |= str_fmt(none, sizeof(none), "%snone", p);
 	schema_argv_init(out);
-	r |= schema_argv_add(out, "17", 2);
+	r |= schema_argv_add(out, "14", 2);
 	/* KEYS 1-4: pause of account, sender identity, envelope sender,
 	   sender domain ("" where there is nothing to look up). */
 	r |= schema_add_key(out, p, SCHEMA_PAUSE, SCHEMA_ACCOUNT, NULL);
@@ -209,27 +279,29 @@ schema_check_argv(const struct config *cf, const struct schema_check *in,
 		r |= schema_add_key(out, p, SCHEMA_PAUSE, SCHEMA_SENDER,
 		    in->sender);
 	else
-		r |= schema_argv_add(out, "", 0);
+		r |= schema_argv_add(out, none, strlen(none));
 	if (*sdomain != '\0')
 		r |= schema_add_key(out, p, SCHEMA_PAUSE, SCHEMA_DOMAIN,
 		    sdomain);
 	else
-		r |= schema_argv_add(out, "", 0);
+		r |= schema_argv_add(out, none, strlen(none));
 	r |= schema_add_key(out, p, SCHEMA_IDENTITIES, SCHEMA_ACCOUNT, NULL);
 	r |= schema_add_key(out, p, SCHEMA_SUPPRESSION, SCHEMA_ACCOUNT, supp);
 	if (*in->instance != '\0')
 		r |= schema_add_key(out, p, SCHEMA_MSG, SCHEMA_ACCOUNT,
 		    in->instance);
 	else
-		r |= schema_argv_add(out, "", 0);
+		r |= schema_argv_add(out, none, strlen(none));
 	r |= schema_add_key(out, p, SCHEMA_STATS, SCHEMA_ACCOUNT, NULL);
-	for (size_t i = 0; i < 3; i++) {
-		const char *id = order[i] == SCHEMA_SENDER ? in->sender_id :
-		    order[i] == SCHEMA_DOMAIN ? sdomain : NULL;
+	for (int kind = SCHEMA_LIMITS; kind <= SCHEMA_USAGE; kind++) {
+		for (size_t i = 0; i < 3; i++) {
+			const char *id = order[i] == SCHEMA_SENDER ?
+			    in->sender_id : order[i] == SCHEMA_DOMAIN ?
+			    sdomain_id : NULL;
 
-		r |= schema_add_key(out, p, SCHEMA_LIMITS, order[i], id);
-		r |= schema_add_key(out, p, SCHEMA_USAGE, order[i], id);
-		r |= schema_add_key(out, p, SCHEMA_RING, order[i], id);
+			r |= schema_add_key(out, p, (enum schema_kind)kind,
+			    order[i], id);
+		}
 	}
 	/* ARGV */
 	r |= schema_argv_add(out, "check", 5);
@@ -240,10 +312,10 @@ schema_check_argv(const struct config *cf, const struct schema_check *in,
 	    strlen(addr_domain(in->rcpt)));
 	r |= schema_argv_add(out, cf->policyd_verify_sender ? "1" : "0", 1);
 	r |= schema_argv_add(out, cf->policyd_sandbox ? "1" : "0", 1);
-	r |= schema_argv_addf(out, "%lld", cf->policyd_max_recipients);
-	r |= schema_argv_addf(out, "%lld", cf->policyd_quota_window_ms);
-	r |= schema_argv_addf(out, "%lld", bucket_ms);
-	r |= schema_argv_addf(out, "%lld", n);
+	r |= schema_argv_addll(out, cf->policyd_max_recipients);
+	r |= schema_argv_addll(out, cf->policyd_quota_window_ms);
+	r |= schema_argv_addll(out, bucket_ms);
+	r |= schema_argv_addll(out, n);
 	r |= schema_add_limits(out, &cf->policyd_sender);
 	r |= schema_add_limits(out, &cf->policyd_domain);
 	r |= schema_add_limits(out, cf->policyd_sandbox ?
@@ -252,6 +324,7 @@ schema_check_argv(const struct config *cf, const struct schema_check *in,
 	/* A message's recipient count is kept an hour: longer than any
 	   SMTP transaction Postfix allows. */
 	r |= schema_argv_add(out, "3600", 4);
+	r |= schema_argv_add(out, none, strlen(none));
 	return r != 0 ? -1 : 0;
 }
 

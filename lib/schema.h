@@ -25,8 +25,7 @@ enum schema_kind {
 	SCHEMA_STATS,		/* HASH of decision counters */
 	SCHEMA_PAUSE,		/* STRING reason; per level */
 	SCHEMA_LIMITS,		/* HASH overrides; per level */
-	SCHEMA_USAGE,		/* HASH total/last/tat; per level */
-	SCHEMA_RING,		/* STRING of u32 bucket counters; per level */
+	SCHEMA_USAGE,		/* STRING (BITFIELD) window state; per level */
 };
 
 enum schema_level {

@@ -2,13 +2,16 @@
 -- EVALSHA. ARGV[1] names the operation; the key names come from the caller
 -- (lib/schema.c builds them), so this file never assembles a key.
 --
--- Quota state of one level (account, one domain, one sender):
---   usage hash:  total = recipients in the window as of bucket `last`,
---                last  = index of the newest bucket written,
---                tat   = GCRA theoretical arrival time, microseconds
---   ring string: N unsigned 32-bit counters, one per bucket, slot = index % N
--- Both expire one window after the last write, so an idle sender costs
--- nothing and a busy one never more than 4 * N bytes of ring.
+-- Quota state of one level (account, one domain, one sender) is one string
+-- read and written with BITFIELD, so that a decision costs two calls per
+-- level:
+--   i64 #0  last:  index of the newest bucket written (0: none yet)
+--   i64 #1  tat:   GCRA theoretical arrival time, microseconds
+--   i64 #2  t:     the emission interval (us) tat was computed with
+--   u32 #6  total: recipients in the window as of bucket `last`
+--   u32 #7+i       recipients of the bucket whose index % N is i
+-- It expires one window after the newest bucket was opened, so an idle
+-- sender costs nothing and a busy one never more than 28 + 4 * N bytes.
 
 local op = ARGV[1]
 
@@ -17,29 +20,33 @@ local function now_us()
 	return tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 
+-- Numbers to Redis as integers: tostring() would write 1.7e+15.
+local function fmt(x)
+	return string.format('%.0f', x)
+end
+
 -- Read a level's state and forget buckets that left the window.
--- Returns the count in the window, tat, and whether the newest bucket
--- moved on since the last write (so the expiry must be pushed back).
-local function load_level(ukey, rkey, cur, n)
-	local m = redis.call('HMGET', ukey, 'total', 'last', 'tat')
-	local total = tonumber(m[1]) or 0
-	local last = tonumber(m[2])
-	local tat = tonumber(m[3]) or 0
-	if last == nil then
-		return 0, tat, true
+-- Returns the count in the window, tat, t, and whether nothing was stored
+-- yet (the first write must then set the expiry).
+local function load_level(ukey, cur, n, ttl)
+	local h = redis.call('BITFIELD', ukey, 'GET', 'i64', '#0',
+	    'GET', 'i64', '#1', 'GET', 'i64', '#2', 'GET', 'u32', '#6')
+	local last, tat, t, total = h[1], h[2], h[3], h[4]
+	if last == 0 then
+		return 0, tat, t, true
 	end
 	if cur <= last then
-		return total, tat, false
+		return total, tat, t, false
 	end
 	if cur - last >= n then
-		redis.call('DEL', rkey)
+		redis.call('DEL', ukey)
 		total = 0
 	else
-		local args = { rkey }
+		local args = { ukey }
 		for b = last + 1, cur do
 			args[#args + 1] = 'SET'
 			args[#args + 1] = 'u32'
-			args[#args + 1] = '#' .. (b % n)
+			args[#args + 1] = '#' .. (7 + b % n)
 			args[#args + 1] = 0
 		end
 		local old = redis.call('BITFIELD', unpack(args))
@@ -50,18 +57,26 @@ local function load_level(ukey, rkey, cur, n)
 			total = 0
 		end
 	end
-	-- The ring was just changed: keep total in step with it even when
-	-- this recipient is then refused.
-	redis.call('HSET', ukey, 'total', total, 'last', cur)
-	return total, tat, true
+	-- Keep total in step with the ring, and the key alive for a window
+	-- from this bucket, even when this recipient is then refused.
+	redis.call('BITFIELD', ukey, 'SET', 'i64', '#0', cur, 'SET', 'i64',
+	    '#1', fmt(tat), 'SET', 'i64', '#2', t, 'SET', 'u32', '#6', total)
+	redis.call('PEXPIRE', ukey, ttl)
+	return total, tat, t, false
 end
 
 -- Effective limits of a level: the Redis override where a field is set,
--- else the configured default.
+-- else the configured default (its rate given in millionths per second).
 local function limits(lkey, d24, drate, dburst)
 	local m = redis.call('HMGET', lkey, 'max_24h', 'max_rate', 'burst')
 	local max24 = tonumber(m[1]) or tonumber(d24)
-	local rate = tonumber(m[2]) or tonumber(drate)
+	local rate = tonumber(m[2])
+	if rate == nil then
+		rate = tonumber(drate)
+		if rate > 0 then
+			rate = rate / 1000000
+		end
+	end
 	local burst = tonumber(m[3]) or tonumber(dburst)
 	if burst == nil or burst <= 0 then
 		burst = math.max(1, math.ceil(rate > 0 and rate or 1))
@@ -69,15 +84,13 @@ local function limits(lkey, d24, drate, dburst)
 	return max24, rate, burst
 end
 
-local function fmt(x)
-	return string.format('%.0f', x)
-end
-
 if op == 'check' then
 	-- KEYS: 1-4 pause (account, sender id, envelope sender, domain),
 	-- 5 identities, 6 suppression entry, 7 recipient count of the
-	-- message ('' when unknown), 8 stats, then per level (sender,
-	-- domain, account) limits, usage, ring: 9-11, 12-14, 15-17.
+	-- message, 8 stats, 9-11 limits and 12-14 usage of the sender, its
+	-- domain and the account. A key that does not apply (no message
+	-- instance, no envelope sender apart from the user, no domain) is
+	-- given as ARGV[23], a name under the prefix that is never used.
 	local sender, sdomain = ARGV[2], ARGV[3]
 	local rcpt, rdomain = ARGV[4], ARGV[5]
 	local verify_sender = ARGV[6] == '1'
@@ -88,17 +101,24 @@ if op == 'check' then
 	local n = tonumber(ARGV[11])
 	local count_daily = ARGV[21] == '1'
 	local msg_ttl = tonumber(ARGV[22])
-	local stats = KEYS[8]
+	local none = ARGV[23]
+	local msgkey = KEYS[7]
+	local sofar = 0
 
 	local function result(field, a, b)
-		redis.call('HINCRBY', stats, 'policyd:' .. field, 1)
+		if sofar > 0 then
+			redis.call('DECR', msgkey)
+		end
+		redis.call('HINCRBY', KEYS[8], 'policyd:' .. field, 1)
 		return { field, a, b }
 	end
 
-	local kinds = { 'account', 'sender', 'sender', 'domain' }
+	-- 'user' is the sender's quota identity (the SASL user name, or the
+	-- envelope sender), 'sender' the envelope sender when it differs.
+	local kinds = { 'account', 'user', 'sender', 'domain' }
 	local pk, pkind = {}, {}
 	for i = 1, 4 do
-		if KEYS[i] ~= '' then
+		if KEYS[i] ~= none then
 			pk[#pk + 1] = KEYS[i]
 			pkind[#pk] = kinds[i]
 		end
@@ -125,16 +145,21 @@ if op == 'check' then
 	if s[1] then
 		return result('suppressed', s[1], s[2] or '0')
 	end
-	local sofar = 0
-	if KEYS[7] ~= '' then
-		sofar = tonumber(redis.call('GET', KEYS[7])) or 0
-		if sofar >= max_rcpt then
-			return result('too_many_recipients', tostring(sofar))
+	-- Counted optimistically: taken back by result() when a later check
+	-- refuses this recipient.
+	if msgkey ~= none then
+		sofar = redis.call('INCR', msgkey)
+		if sofar == 1 then
+			redis.call('EXPIRE', msgkey, msg_ttl)
+		end
+		if sofar > max_rcpt then
+			return result('too_many_recipients', tostring(sofar - 1))
 		end
 	end
 
 	local now = now_us()
 	local cur = math.floor(now / 1000 / bucket_ms)
+	local ttl = window_ms + bucket_ms
 	local names = { 'sender', 'domain', 'account' }
 	local lv = {}
 	-- Every level is counted, limited or not, so that usage can be read
@@ -142,13 +167,12 @@ if op == 'check' then
 	-- at every level before any rate, and nothing is written for a
 	-- refused recipient but the pruning of expired buckets.
 	for i = 1, 3 do
-		local k = 9 + (i - 1) * 3
-		local a = 12 + (i - 1) * 3
-		local max24, rate, burst = limits(KEYS[k], ARGV[a],
-		    ARGV[a + 1], ARGV[a + 2])
-		local l = { ukey = KEYS[k + 1], rkey = KEYS[k + 2],
-		    max24 = max24, rate = rate, burst = burst }
-		l.count, l.tat, l.moved = load_level(l.ukey, l.rkey, cur, n)
+		local max24, rate, burst = limits(KEYS[8 + i],
+		    ARGV[12 + (i - 1) * 3], ARGV[13 + (i - 1) * 3],
+		    ARGV[14 + (i - 1) * 3])
+		local l = { ukey = KEYS[11 + i], max24 = max24, rate = rate,
+		    burst = burst }
+		l.count, l.tat, l.t, l.fresh = load_level(l.ukey, cur, n, ttl)
 		lv[i] = l
 		if count_daily and max24 >= 0 and l.count + 1 > max24 then
 			return result('quota', names[i])
@@ -159,6 +183,12 @@ if op == 'check' then
 		if l.rate > 0 then
 			local t = math.ceil(1000000 / l.rate)
 			local tat = l.tat
+			-- Time owed under an earlier limit is owed in
+			-- emissions: rescale it when the limit changed, so a
+			-- raised rate applies at once.
+			if l.t > 0 and l.t ~= t and tat > now then
+				tat = now + (tat - now) * t / l.t
+			end
 			if tat < now then
 				tat = now
 			end
@@ -166,61 +196,64 @@ if op == 'check' then
 				return result('rate', names[i])
 			end
 			l.newtat = tat + t
+			l.newt = t
 		end
 	end
-	local ttl = window_ms + bucket_ms
 	for i = 1, 3 do
 		local l = lv[i]
+		local args = { l.ukey }
 		if count_daily then
-			redis.call('BITFIELD', l.rkey, 'OVERFLOW', 'SAT',
-			    'INCRBY', 'u32', '#' .. (cur % n), 1)
-			if l.newtat then
-				redis.call('HSET', l.ukey, 'total', l.count + 1,
-				    'last', cur, 'tat', fmt(l.newtat))
-			else
-				redis.call('HSET', l.ukey, 'total', l.count + 1,
-				    'last', cur)
-			end
-			if l.moved then
-				redis.call('PEXPIRE', l.rkey, ttl)
-			end
-		elseif l.newtat then
-			redis.call('HSET', l.ukey, 'tat', fmt(l.newtat))
+			args = { l.ukey, 'SET', 'i64', '#0', cur, 'SET', 'u32',
+			    '#6', l.count + 1, 'OVERFLOW', 'SAT', 'INCRBY',
+			    'u32', '#' .. (7 + cur % n), 1 }
+		elseif l.fresh and l.newtat then
+			args = { l.ukey, 'SET', 'i64', '#0', cur }
 		end
-		-- The rate state must outlive a burst's worth of time too.
-		if l.moved or not count_daily then
-			redis.call('PEXPIRE', l.ukey, ttl)
+		if l.newtat then
+			args[#args + 1] = 'SET'
+			args[#args + 1] = 'i64'
+			args[#args + 1] = '#1'
+			args[#args + 1] = fmt(l.newtat)
+			if l.newt ~= l.t then
+				args[#args + 1] = 'SET'
+				args[#args + 1] = 'i64'
+				args[#args + 1] = '#2'
+				args[#args + 1] = l.newt
+			end
+		end
+		if #args > 1 then
+			redis.call('BITFIELD', unpack(args))
+			if l.fresh then
+				redis.call('PEXPIRE', l.ukey, ttl)
+			end
 		end
 	end
-	if KEYS[7] ~= '' then
-		redis.call('SET', KEYS[7], sofar + 1, 'EX', msg_ttl)
-	end
-	return result('accept', tostring(sofar + 1))
+	redis.call('HINCRBY', KEYS[8], 'policyd:accept', 1)
+	return { 'accept', tostring(sofar) }
 
 elseif op == 'usage' then
-	-- KEYS: limits, usage, ring. ARGV: op, bucket_ms, n.
+	-- KEYS: limits, usage. ARGV: op, bucket_ms, n.
 	-- Returns { recipients in the window, tat (us) }; writes nothing.
 	local bucket_ms, n = tonumber(ARGV[2]), tonumber(ARGV[3])
 	local cur = math.floor(now_us() / 1000 / bucket_ms)
-	local m = redis.call('HMGET', KEYS[2], 'total', 'last', 'tat')
-	local last = tonumber(m[2])
-	local c = 0
-	if last ~= nil and cur - last < n then
-		c = tonumber(m[1]) or 0
-		if cur > last then
-			local args = { KEYS[3] }
-			for b = last + 1, cur do
-				args[#args + 1] = 'GET'
-				args[#args + 1] = 'u32'
-				args[#args + 1] = '#' .. (b % n)
-			end
-			local old = redis.call('BITFIELD_RO', unpack(args))
-			for i = 1, #old do
-				c = c - old[i]
-			end
+	local h = redis.call('BITFIELD_RO', KEYS[2], 'GET', 'i64', '#0',
+	    'GET', 'i64', '#1', 'GET', 'u32', '#6')
+	local last, tat, c = h[1], h[2], h[3]
+	if last == 0 or cur - last >= n then
+		c = 0
+	elseif cur > last then
+		local args = { KEYS[2] }
+		for b = last + 1, cur do
+			args[#args + 1] = 'GET'
+			args[#args + 1] = 'u32'
+			args[#args + 1] = '#' .. (7 + b % n)
+		end
+		local old = redis.call('BITFIELD_RO', unpack(args))
+		for i = 1, #old do
+			c = c - old[i]
 		end
 	end
-	return { math.max(c, 0), m[3] or '0' }
+	return { math.max(c, 0), fmt(tat) }
 
 elseif op == 'suppress' then
 	-- KEYS: entry hash, index zset. ARGV: op, member, time, expires

@@ -19,6 +19,7 @@
 #include <hiredis/async.h>
 #include <hiredis/adapters/libevent.h>
 
+#include "buf.h"
 #include "log.h"
 #include "mem.h"
 #include "redisurl.h"
@@ -51,6 +52,7 @@ struct storeev {
 	redisAsyncContext	*sac;		/* to a Sentinel, while asked */
 	size_t			 sidx;		/* which Sentinel */
 	char			 serr[300];	/* why the last one failed */
+	struct buf		 cmd;		/* command being sent */
 };
 
 struct storeev_req {
@@ -213,25 +215,49 @@ storeev_timeout(evutil_socket_t fd, short what, void *arg)
 	storeev_drop(se, "no reply within the timeout");
 }
 
+/* Append a decimal number and CRLF to the command being built. */
+static void
+storeev_resp_num(struct buf *b, char type, size_t v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+
+	*--p = '\n';
+	*--p = '\r';
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	*--p = type;
+	buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static void
+storeev_resp_arg(struct buf *b, const char *s, size_t n)
+{
+	storeev_resp_num(b, '$', n);
+	buf_append(b, s, n);
+	buf_append(b, "\r\n", 2);
+}
+
+/* The command is written in the Redis protocol here rather than by
+   hiredis's printf-like formatter: it is the daemon's hottest path. */
 static int
 storeev_send(struct storeev_req *rq, bool eval)
 {
 	struct storeev	*se = rq->se;
-	const char	*argv[SCHEMA_ARGV_MAX + 2];
-	size_t		 len[SCHEMA_ARGV_MAX + 2];
+	const char	*script = eval ? schema_script() : se->sha;
 
 	if (se->ac == NULL)
 		return -1;
-	argv[0] = eval ? "EVAL" : "EVALSHA";
-	len[0] = strlen(argv[0]);
-	argv[1] = eval ? schema_script() : se->sha;
-	len[1] = strlen(argv[1]);
-	for (int i = 0; i < rq->args->argc; i++) {
-		argv[i + 2] = rq->args->argv[i];
-		len[i + 2] = rq->args->len[i];
-	}
-	return redisAsyncCommandArgv(se->ac, storeev_reply, rq,
-	    rq->args->argc + 2, argv, len) == REDIS_OK ? 0 : -1;
+	buf_reset(&se->cmd);
+	storeev_resp_num(&se->cmd, '*', (size_t)rq->args->argc + 2);
+	storeev_resp_arg(&se->cmd, eval ? "EVAL" : "EVALSHA",
+	    eval ? 4 : 7);
+	storeev_resp_arg(&se->cmd, script, strlen(script));
+	for (int i = 0; i < rq->args->argc; i++)
+		storeev_resp_arg(&se->cmd, rq->args->argv[i], rq->args->len[i]);
+	return redisAsyncFormattedCommand(se->ac, storeev_reply, rq,
+	    se->cmd.data, se->cmd.len) == REDIS_OK ? 0 : -1;
 }
 
 void
@@ -560,5 +586,6 @@ storeev_free(struct storeev **sep)
 	event_free(se->conn_timer);
 	redisurl_free(&se->url);
 	free(se->url_text);
+	buf_free(&se->cmd);
 	free(se);
 }

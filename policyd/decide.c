@@ -123,7 +123,11 @@ decide_result(const struct config *cf, const struct schema_result *r,
 		decide_set(d, "accept", "DUNNO");
 		return;
 	case SCHEMA_PAUSED:
-		(void)str_copy(d->level, sizeof(d->level), r->arg1);
+		/* The script names the pause that matched: the account, the
+		   sender's quota identity ("user"), the envelope sender, or
+		   the sender's domain. */
+		(void)str_copy(d->level, sizeof(d->level),
+		    strcmp(r->arg1, "user") == 0 ? "sender" : r->arg1);
 		decide_clean(r->arg2, clean, sizeof(clean));
 		d->why = "paused";
 		if (strcmp(r->arg1, "account") == 0)
@@ -132,9 +136,11 @@ decide_result(const struct config *cf, const struct schema_result *r,
 			    *clean ? clean : "paused by the administrator");
 		else
 			(void)str_fmt(d->action, sizeof(d->action), "454 "
-			    "4.7.0 Sending paused for %s %s: %s", r->arg1,
+			    "4.7.0 Sending paused for %s %s: %s", d->level,
 			    strcmp(r->arg1, "domain") == 0 ?
-			    addr_domain(d->sender) : d->sender_id,
+			    addr_domain(d->sender) :
+			    strcmp(r->arg1, "user") == 0 ? d->sender_id :
+			    d->sender,
 			    *clean ? clean : "paused by the administrator");
 		return;
 	case SCHEMA_UNVERIFIED_SENDER:
@@ -151,9 +157,11 @@ decide_result(const struct config *cf, const struct schema_result *r,
 		gmtime_r(&tt, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		d->why = "suppressed";
-		(void)str_fmt(d->action, sizeof(d->action), "550 5.1.1 <%s>: "
-		    "Recipient address is on the suppression list (reason %s, "
-		    "since %s)", d->rcpt, clean, when);
+		/* Postfix puts "<rcpt>: Recipient address rejected:" before
+		   this text. */
+		(void)str_fmt(d->action, sizeof(d->action), "550 5.1.1 Address "
+		    "is on the suppression list (reason %s, since %s)", clean,
+		    when);
 		return;
 	case SCHEMA_TOO_MANY_RECIPIENTS:
 		decide_set(d, "too-many-recipients",

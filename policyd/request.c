@@ -8,6 +8,42 @@
 
 #include "request.h"
 
+static const char *const request_known[REQUEST_NKNOWN] = {
+	"request", "protocol_state", "sender", "recipient",
+	"sasl_username", "client_address", "instance", "queue_id",
+};
+
+/* Slot of a name in request_known, or -1; one comparison per name. */
+static int
+request_known_slot(const char *name)
+{
+	int i;
+
+	switch (name[0]) {
+	case 'r':
+		i = name[1] != '\0' && name[2] == 'q' ? 0 : 3;
+		break;
+	case 'p':
+		i = 1;
+		break;
+	case 's':
+		i = name[1] == 'e' ? 2 : 4;
+		break;
+	case 'c':
+		i = 5;
+		break;
+	case 'i':
+		i = 6;
+		break;
+	case 'q':
+		i = 7;
+		break;
+	default:
+		return -1;
+	}
+	return strcmp(name, request_known[i]) == 0 ? i : -1;
+}
+
 int
 request_frame(const char *data, size_t len, size_t *len_out)
 {
@@ -36,6 +72,7 @@ request_parse(struct request *req, const char *data, size_t len,
 	size_t	 lineno = 0;
 
 	req->nattrs = 0;
+	memset(req->known, 0, sizeof(req->known));
 	buf_reset(&req->text);
 	buf_append(&req->text, data, len);
 	p = req->text.data;
@@ -80,6 +117,12 @@ request_parse(struct request *req, const char *data, size_t len,
 		req->attrs[req->nattrs].name = p;
 		req->attrs[req->nattrs].value = eq + 1;
 		req->nattrs++;
+		{
+			int slot = request_known_slot(p);
+
+			if (slot >= 0)
+				req->known[slot] = eq + 1;
+		}
 		p = nl != NULL ? nl + 1 : end;
 	}
 	if (req->nattrs == 0) {
@@ -92,6 +135,10 @@ request_parse(struct request *req, const char *data, size_t len,
 const char *
 request_get(const struct request *req, const char *name)
 {
+	int slot = request_known_slot(name);
+
+	if (slot >= 0)
+		return req->known[slot];
 	for (size_t i = req->nattrs; i > 0; i--)
 		if (strcmp(req->attrs[i - 1].name, name) == 0)
 			return req->attrs[i - 1].value;
@@ -111,4 +158,5 @@ request_free(struct request *req)
 {
 	buf_free(&req->text);
 	req->nattrs = 0;
+	memset(req->known, 0, sizeof(req->known));
 }

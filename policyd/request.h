@@ -21,10 +21,14 @@ struct request_attr {
 	const char	*value;
 };
 
+/* The attributes the decisions read, found once while parsing. */
+#define REQUEST_NKNOWN	8
+
 struct request {
 	struct buf		 text;	/* owns the strings below */
 	struct request_attr	 attrs[REQUEST_MAX_ATTRS];
 	size_t			 nattrs;
+	const char		*known[REQUEST_NKNOWN];
 };
 
 /* Look for the end of one request at the start of data. 1 and *len_out =
