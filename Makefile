@@ -40,14 +40,15 @@ CFLAGS		+= $(PKG_CFLAGS)
 
 LIB_SRC		 = lib/mem.c lib/log.c lib/str.c lib/buf.c lib/addr.c \
 		   lib/cidr.c lib/redisurl.c lib/config.c lib/schema.c \
-		   lib/store.c lib/storeev.c
+		   lib/store.c lib/storeev.c lib/admin.c
 POLICYD_SRC	 = policyd/request.c policyd/decide.c policyd/server.c \
 		   policyd/main.c
 CTL_SRC		 = ctl/sesgatectl.c ctl/cmd_suppression.c ctl/cmd_identity.c \
-		   ctl/cmd_quota.c ctl/cmd_pause.c ctl/output.c
+		   ctl/cmd_quota.c ctl/cmd_pause.c ctl/output.c ctl/bulk.c
 UNIT_SRC	 = tests/unit/main.c tests/unit/test_request.c \
 		   tests/unit/test_config.c tests/unit/test_addr.c \
-		   tests/unit/test_redisurl.c tests/unit/test_schema.c \
+		   tests/unit/test_redisurl.c tests/unit/test_cidr.c \
+		   tests/unit/test_schema.c \
 		   tests/unit/test_decide.c
 BENCH_SRC	 = tests/bench/loadgen.c tests/bench/dunno-server.c
 

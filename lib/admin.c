@@ -1,0 +1,1069 @@
+/*
+ * admin.c - administrative reads and writes of the Redis schema: the
+ * operations behind sesgatectl (identities, suppression list, pauses,
+ * quota overrides, usage, counters), built on store.h and schema.h. Every
+ * key comes from schema_key() and every address through addr.h first.
+ * No state of its own; use one struct store per thread.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "admin.h"
+#include "log.h"
+#include "mem.h"
+#include "str.h"
+
+/* Suppression entries kept from feedback can carry a long diagnostic;
+   it is cut here so that one entry always fits in one command. */
+#define ADMIN_FIELD_MAX	1000
+/* Index members fetched per ZRANGEBYSCORE while listing. */
+#define ADMIN_LIST_BATCH 500
+
+/* Input quoted in a message: control characters shown as '?', cut to a
+   sane length. The buffer lives until the end of the enclosing block. */
+#define ADMIN_QUOTE(s)	log_clean((s) != NULL ? (s) : "", (char[96]){ 0 }, 96)
+
+static const char *const field_names[ADMIN_NFIELDS] = {
+	"max_24h", "max_rate", "burst"
+};
+
+/* Run a command whose arguments are n C strings; the reply, or NULL with
+   errbuf (a Redis error reply is turned into NULL too). */
+static struct store_reply *
+admin_cmd(struct store *st, char *errbuf, size_t errlen, int n, ...)
+{
+	struct schema_argv	 cmd;
+	struct store_reply	*r;
+	va_list			 ap;
+	int			 bad = 0;
+
+	schema_argv_init(&cmd);
+	va_start(ap, n);
+	for (int i = 0; i < n; i++) {
+		const char *s = va_arg(ap, const char *);
+
+		bad |= schema_argv_add(&cmd, s, strlen(s));
+	}
+	va_end(ap);
+	if (bad) {
+		snprintf(errbuf, errlen, "command too long");
+		return NULL;
+	}
+	r = store_command(st, &cmd, errbuf, errlen);
+	if (r != NULL && r->type == STORE_ERROR) {
+		snprintf(errbuf, errlen, "%s: %s", cmd.argv[0], r->str);
+		store_reply_free(&r);
+	}
+	return r;
+}
+
+/* Run the script with cmd; like admin_cmd. */
+static struct store_reply *
+admin_eval(struct store *st, const struct schema_argv *cmd, char *errbuf,
+    size_t errlen)
+{
+	struct store_reply *r = store_eval(st, cmd, errbuf, errlen);
+
+	if (r != NULL && r->type == STORE_ERROR) {
+		snprintf(errbuf, errlen, "script: %s", r->str);
+		store_reply_free(&r);
+	}
+	return r;
+}
+
+/* An integer reply's value, or -1 with errbuf for any other reply. */
+static long long
+admin_int_reply(struct store_reply *r, char *errbuf, size_t errlen)
+{
+	long long v;
+
+	if (r == NULL)
+		return -1;
+	if (r->type != STORE_INTEGER) {
+		snprintf(errbuf, errlen, "unexpected reply from Redis");
+		store_reply_free(&r);
+		return -1;
+	}
+	v = r->integer;
+	store_reply_free(&r);
+	return v;
+}
+
+static int
+admin_key(struct store *st, char *out, size_t outlen, enum schema_kind kind,
+    enum schema_level level, const char *id, char *errbuf, size_t errlen)
+{
+	if (schema_key(out, outlen, store_prefix(st), kind, level, id) == 0)
+		return 0;
+	snprintf(errbuf, errlen, "key for \"%s\" is too long",
+	    ADMIN_QUOTE(id));
+	return ADMIN_EINPUT;
+}
+
+/* True when s holds a byte that has no place in an identifier given on
+   a command line or in a file: control characters, white space, quotes,
+   glob characters. */
+static bool
+admin_has_bad_char(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch <= 0x20 || ch == 0x7f || strchr("\"'*?[]\\", ch))
+			return true;
+	}
+	return false;
+}
+
+int
+admin_level_id(enum schema_level level, const char *in, char *out,
+    size_t outlen, char *errbuf, size_t errlen)
+{
+	switch (level) {
+	case SCHEMA_ACCOUNT:
+		if (outlen > 0)
+			*out = '\0';
+		return 0;
+	case SCHEMA_DOMAIN:
+		if (in == NULL || addr_normalise_domain(in, out, outlen) < 0) {
+			snprintf(errbuf, errlen, "\"%s\" is not a domain name "
+			    "(letters, digits, '-' and dots, e.g. example.com)",
+			    ADMIN_QUOTE(in));
+			return ADMIN_EINPUT;
+		}
+		return 0;
+	case SCHEMA_SENDER:
+		break;
+	}
+	if (in == NULL || *in == '\0') {
+		snprintf(errbuf, errlen, "empty sender ID");
+		return ADMIN_EINPUT;
+	}
+	if (strchr(in, '@') != NULL) {
+		if (addr_normalise(in, out, outlen) < 0 ||
+		    admin_has_bad_char(out)) {
+			snprintf(errbuf, errlen, "\"%s\" is not a usable sender "
+			    "address (local@domain, without white space, "
+			    "quotes or glob characters)", ADMIN_QUOTE(in));
+			return ADMIN_EINPUT;
+		}
+		return 0;
+	}
+	/* A SASL user name: Postfix passes it as the client gave it, and
+	   the policy service uses it as is. */
+	if (admin_has_bad_char(in) || strlen(in) > ADMIN_ID_MAX ||
+	    str_copy(out, outlen, in) < 0) {
+		snprintf(errbuf, errlen, "\"%s\" is not a usable sender ID "
+		    "(a SASL user name or an address, without white space, "
+		    "quotes or glob characters)", ADMIN_QUOTE(in));
+		return ADMIN_EINPUT;
+	}
+	return 0;
+}
+
+/* Identities. */
+
+static int
+admin_identity_norm(const char *ident, char *out, size_t outlen,
+    char *errbuf, size_t errlen)
+{
+	if (addr_normalise_identity(ident, out, outlen) < 0 ||
+	    admin_has_bad_char(out)) {
+		snprintf(errbuf, errlen, "\"%s\" is neither an address "
+		    "(user@example.com) nor a domain (example.com)",
+		    ADMIN_QUOTE(ident));
+		return ADMIN_EINPUT;
+	}
+	return 0;
+}
+
+static int
+admin_identity_change(struct store *st, const char *cmd, const char *ident,
+    char *errbuf, size_t errlen)
+{
+	char	norm[ADDR_BUFSZ], key[SCHEMA_KEY_MAX];
+	int	r;
+
+	if ((r = admin_identity_norm(ident, norm, sizeof(norm), errbuf,
+	    errlen)) < 0)
+		return r;
+	if ((r = admin_key(st, key, sizeof(key), SCHEMA_IDENTITIES,
+	    SCHEMA_ACCOUNT, NULL, errbuf, errlen)) < 0)
+		return r;
+	return (int)admin_int_reply(admin_cmd(st, errbuf, errlen, 3, cmd, key,
+	    norm), errbuf, errlen);
+}
+
+int
+admin_identity_add(struct store *st, const char *ident, char *errbuf,
+    size_t errlen)
+{
+	return admin_identity_change(st, "SADD", ident, errbuf, errlen);
+}
+
+int
+admin_identity_remove(struct store *st, const char *ident, char *errbuf,
+    size_t errlen)
+{
+	return admin_identity_change(st, "SREM", ident, errbuf, errlen);
+}
+
+static int
+admin_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Copy the string elements of an array reply into a NULL-terminated
+   vector. */
+static char **
+admin_strv(const struct store_reply *r)
+{
+	char	**v = xcalloc(r->nelem + 1, sizeof(*v));
+	size_t	  n = 0;
+
+	for (size_t i = 0; i < r->nelem; i++)
+		if (r->elem[i]->type == STORE_STRING)
+			v[n++] = xstrdup(r->elem[i]->str);
+	return v;
+}
+
+int
+admin_identity_list(struct store *st, char ***list_out, char *errbuf,
+    size_t errlen)
+{
+	char			 key[SCHEMA_KEY_MAX];
+	struct store_reply	*r;
+	char			**v;
+	size_t			 n;
+
+	if (admin_key(st, key, sizeof(key), SCHEMA_IDENTITIES, SCHEMA_ACCOUNT,
+	    NULL, errbuf, errlen) < 0)
+		return -1;
+	r = admin_cmd(st, errbuf, errlen, 2, "SMEMBERS", key);
+	if (r == NULL)
+		return -1;
+	v = admin_strv(r);
+	store_reply_free(&r);
+	for (n = 0; v[n] != NULL; n++)
+		;
+	qsort(v, n, sizeof(*v), admin_strcmp);
+	*list_out = v;
+	return 0;
+}
+
+void
+admin_strv_free(char ***vp)
+{
+	char **v = *vp;
+
+	if (v == NULL)
+		return;
+	*vp = NULL;
+	for (size_t i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Suppression list. */
+
+bool
+admin_reason_parse(const char *reason, const char **canon_out)
+{
+	if (reason == NULL)
+		return false;
+	if (str_ieq(reason, "BOUNCE"))
+		*canon_out = "BOUNCE";
+	else if (str_ieq(reason, "COMPLAINT"))
+		*canon_out = "COMPLAINT";
+	else
+		return false;
+	return true;
+}
+
+int
+admin_suppression_member(struct store *st, const char *addr, char *out,
+    size_t outlen, char *errbuf, size_t errlen)
+{
+	const char	*hkey = store_config(st)->suppression_hash_key;
+	char		 norm[ADDR_BUFSZ];
+
+	if (addr == NULL)
+		addr = "";
+	if (*hkey != '\0' && strlen(addr) == 64) {
+		(void)str_copy(norm, sizeof(norm), addr);
+		str_lower(norm);
+		if (addr_is_hash(norm))
+			return str_copy(out, outlen, norm) == 0 ? 0 :
+			    ADMIN_EINPUT;
+	}
+	if (addr_normalise(addr, norm, sizeof(norm)) < 0) {
+		snprintf(errbuf, errlen, "\"%s\" is not an e-mail address "
+		    "(want local@domain, without control characters, at most "
+		    "%d characters)", ADMIN_QUOTE(addr), ADDR_MAX);
+		return ADMIN_EINPUT;
+	}
+	schema_suppression_id(hkey, norm, out, outlen);
+	return 0;
+}
+
+/* Append a field/value pair to a suppress command; a too long value is
+   cut (on a UTF-8 character boundary). */
+static int
+admin_add_pair(struct schema_argv *cmd, const char *name, const char *value)
+{
+	size_t n;
+
+	if (value == NULL)
+		value = "";
+	n = strlen(value);
+	if (n > ADMIN_FIELD_MAX) {
+		n = ADMIN_FIELD_MAX;
+		while (n > 0 && ((unsigned char)value[n] & 0xc0) == 0x80)
+			n--;
+	}
+	if (schema_argv_add(cmd, name, strlen(name)) < 0)
+		return -1;
+	return schema_argv_add(cmd, value, n);
+}
+
+int
+admin_suppress(struct store *st, const struct admin_suppress_in *in,
+    char *errbuf, size_t errlen)
+{
+	static const char *const sources[] = { "feedback", "import", "admin" };
+	char			 member[ADDR_BUFSZ], hkey[SCHEMA_KEY_MAX];
+	char			 ikey[SCHEMA_KEY_MAX];
+	const char		*reason;
+	long long		 now = (long long)time(NULL);
+	long long		 t = in->time > 0 ? in->time : now;
+	struct schema_argv	 cmd;
+	struct store_reply	*r;
+	bool			 source_ok = false;
+	int			 rc, bad = 0;
+
+	if ((rc = admin_suppression_member(st, in->addr, member,
+	    sizeof(member), errbuf, errlen)) < 0)
+		return rc;
+	if (!admin_reason_parse(in->reason, &reason)) {
+		snprintf(errbuf, errlen, "reason \"%s\": want BOUNCE or "
+		    "COMPLAINT", ADMIN_QUOTE(in->reason));
+		return ADMIN_EINPUT;
+	}
+	for (size_t i = 0; i < 3; i++)
+		if (in->source != NULL && strcmp(in->source, sources[i]) == 0)
+			source_ok = true;
+	if (!source_ok) {
+		snprintf(errbuf, errlen, "source \"%s\": want feedback, import "
+		    "or admin", ADMIN_QUOTE(in->source));
+		return ADMIN_EINPUT;
+	}
+	if (in->expires < 0 || (in->expires > 0 && in->expires <= now)) {
+		snprintf(errbuf, errlen, "expiry time %lld is not in the "
+		    "future", in->expires);
+		return ADMIN_EINPUT;
+	}
+	if ((rc = admin_key(st, hkey, sizeof(hkey), SCHEMA_SUPPRESSION,
+	    SCHEMA_ACCOUNT, member, errbuf, errlen)) < 0 ||
+	    (rc = admin_key(st, ikey, sizeof(ikey),
+	    SCHEMA_SUPPRESSION_INDEX, SCHEMA_ACCOUNT, NULL, errbuf,
+	    errlen)) < 0)
+		return rc;
+	schema_argv_init(&cmd);
+	bad |= schema_argv_add(&cmd, "2", 1);
+	bad |= schema_argv_add(&cmd, hkey, strlen(hkey));
+	bad |= schema_argv_add(&cmd, ikey, strlen(ikey));
+	bad |= schema_argv_add(&cmd, "suppress", 8);
+	bad |= schema_argv_add(&cmd, member, strlen(member));
+	bad |= schema_argv_addf(&cmd, "%lld", t);
+	bad |= schema_argv_addf(&cmd, "%lld", in->expires);
+	bad |= admin_add_pair(&cmd, "reason", reason);
+	bad |= admin_add_pair(&cmd, "source", in->source);
+	bad |= admin_add_pair(&cmd, "bounce_type", in->bounce_type);
+	bad |= admin_add_pair(&cmd, "bounce_subtype", in->bounce_subtype);
+	bad |= admin_add_pair(&cmd, "feedback_type", in->feedback_type);
+	bad |= admin_add_pair(&cmd, "diagnostic", in->diagnostic);
+	bad |= admin_add_pair(&cmd, "feedback_id", in->feedback_id);
+	bad |= admin_add_pair(&cmd, "message_id", in->message_id);
+	if (bad) {
+		snprintf(errbuf, errlen, "suppression entry too long");
+		return ADMIN_EINPUT;
+	}
+	r = admin_eval(st, &cmd, errbuf, errlen);
+	return admin_int_reply(r, errbuf, errlen) < 0 ? -1 : 0;
+}
+
+int
+admin_unsuppress(struct store *st, const char *addr, char *errbuf,
+    size_t errlen)
+{
+	char			 member[ADDR_BUFSZ], hkey[SCHEMA_KEY_MAX];
+	char			 ikey[SCHEMA_KEY_MAX];
+	struct schema_argv	 cmd;
+	int			 rc, bad = 0;
+	long long		 n;
+
+	if ((rc = admin_suppression_member(st, addr, member, sizeof(member),
+	    errbuf, errlen)) < 0)
+		return rc;
+	if ((rc = admin_key(st, hkey, sizeof(hkey), SCHEMA_SUPPRESSION,
+	    SCHEMA_ACCOUNT, member, errbuf, errlen)) < 0 ||
+	    (rc = admin_key(st, ikey, sizeof(ikey),
+	    SCHEMA_SUPPRESSION_INDEX, SCHEMA_ACCOUNT, NULL, errbuf,
+	    errlen)) < 0)
+		return rc;
+	schema_argv_init(&cmd);
+	bad |= schema_argv_add(&cmd, "2", 1);
+	bad |= schema_argv_add(&cmd, hkey, strlen(hkey));
+	bad |= schema_argv_add(&cmd, ikey, strlen(ikey));
+	bad |= schema_argv_add(&cmd, "unsuppress", 10);
+	bad |= schema_argv_add(&cmd, member, strlen(member));
+	if (bad) {
+		snprintf(errbuf, errlen, "address too long");
+		return ADMIN_EINPUT;
+	}
+	n = admin_int_reply(admin_eval(st, &cmd, errbuf, errlen), errbuf,
+	    errlen);
+	return n < 0 ? -1 : n > 0 ? 1 : 0;
+}
+
+void
+admin_suppression_clear(struct admin_suppression *e)
+{
+	free(e->member);
+	free(e->reason);
+	free(e->source);
+	free(e->bounce_type);
+	free(e->bounce_subtype);
+	free(e->feedback_type);
+	free(e->diagnostic);
+	free(e->feedback_id);
+	free(e->message_id);
+	memset(e, 0, sizeof(*e));
+}
+
+/* Fill e from a HGETALL reply of member's hash. 1, or 0 when the hash is
+   gone. */
+static int
+admin_suppression_fill(const char *member, const struct store_reply *r,
+    struct admin_suppression *e)
+{
+	struct {
+		const char	*name;
+		char		**field;
+	} fields[] = {
+		{ "reason", &e->reason }, { "source", &e->source },
+		{ "bounce_type", &e->bounce_type },
+		{ "bounce_subtype", &e->bounce_subtype },
+		{ "feedback_type", &e->feedback_type },
+		{ "diagnostic", &e->diagnostic },
+		{ "feedback_id", &e->feedback_id },
+		{ "message_id", &e->message_id },
+	};
+	const size_t nfields = sizeof(fields) / sizeof(fields[0]);
+
+	memset(e, 0, sizeof(*e));
+	if (r->type != STORE_ARRAY || r->nelem < 2)
+		return 0;
+	e->member = xstrdup(member);
+	for (size_t i = 0; i + 1 < r->nelem; i += 2) {
+		const char	*k = r->elem[i]->str;
+		const char	*v = r->elem[i + 1]->str;
+
+		if (k == NULL || v == NULL)
+			continue;
+		if (strcmp(k, "time") == 0)
+			(void)str_to_ll(v, 0, (long long)1 << 40, &e->time);
+		else if (strcmp(k, "expires") == 0)
+			(void)str_to_ll(v, 0, (long long)1 << 40, &e->expires);
+		for (size_t j = 0; j < nfields; j++)
+			if (strcmp(k, fields[j].name) == 0 &&
+			    *fields[j].field == NULL)
+				*fields[j].field = xstrdup(v);
+	}
+	for (size_t j = 0; j < nfields; j++)
+		if (*fields[j].field == NULL)
+			*fields[j].field = xstrdup("");
+	return 1;
+}
+
+int
+admin_suppression_get(struct store *st, const char *addr,
+    struct admin_suppression *out, char *errbuf, size_t errlen)
+{
+	char			 member[ADDR_BUFSZ], key[SCHEMA_KEY_MAX];
+	struct store_reply	*r;
+	int			 rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = admin_suppression_member(st, addr, member, sizeof(member),
+	    errbuf, errlen)) < 0)
+		return rc;
+	if ((rc = admin_key(st, key, sizeof(key), SCHEMA_SUPPRESSION,
+	    SCHEMA_ACCOUNT, member, errbuf, errlen)) < 0)
+		return rc;
+	if ((r = admin_cmd(st, errbuf, errlen, 2, "HGETALL", key)) == NULL)
+		return -1;
+	rc = admin_suppression_fill(member, r, out);
+	store_reply_free(&r);
+	return rc;
+}
+
+/* Drop index members whose hash is gone. Each is checked again just
+   before, so that an entry written meanwhile keeps its place.
+   XXX: check and ZREM are two commands; a script op "prune" would make
+   this atomic. */
+static int
+admin_prune(struct store *st, const char *ikey, char **stale, size_t n,
+    size_t *removed_out, char *errbuf, size_t errlen)
+{
+	char key[SCHEMA_KEY_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		long long e;
+
+		if (admin_key(st, key, sizeof(key), SCHEMA_SUPPRESSION,
+		    SCHEMA_ACCOUNT, stale[i], errbuf, errlen) < 0)
+			continue;
+		e = admin_int_reply(admin_cmd(st, errbuf, errlen, 2, "EXISTS",
+		    key), errbuf, errlen);
+		if (e < 0)
+			return -1;
+		if (e > 0)
+			continue;
+		e = admin_int_reply(admin_cmd(st, errbuf, errlen, 3, "ZREM",
+		    ikey, stale[i]), errbuf, errlen);
+		if (e < 0)
+			return -1;
+		*removed_out += (size_t)e;
+	}
+	return 0;
+}
+
+int
+admin_suppression_list(struct store *st,
+    const struct admin_suppression_filter *f,
+    int (*fn)(const struct admin_suppression *, void *), void *arg,
+    size_t *stale_out, char *errbuf, size_t errlen)
+{
+	char			 ikey[SCHEMA_KEY_MAX], key[SCHEMA_KEY_MAX];
+	char			 min[32], max[32], off[32], cnt[32];
+	char			**stale = NULL;
+	size_t			 nstale = 0, removed = 0;
+	long long		 offset = 0;
+	int			 rc = 0;
+
+	if (admin_key(st, ikey, sizeof(ikey), SCHEMA_SUPPRESSION_INDEX,
+	    SCHEMA_ACCOUNT, NULL, errbuf, errlen) < 0)
+		return -1;
+	if (f->since > 0)
+		snprintf(min, sizeof(min), "%lld", f->since);
+	else
+		snprintf(min, sizeof(min), "-inf");
+	if (f->until > 0)
+		snprintf(max, sizeof(max), "(%lld", f->until);
+	else
+		snprintf(max, sizeof(max), "+inf");
+	snprintf(cnt, sizeof(cnt), "%d", ADMIN_LIST_BATCH);
+	for (;;) {
+		struct store_reply *r;
+
+		snprintf(off, sizeof(off), "%lld", offset);
+		r = admin_cmd(st, errbuf, errlen, 7, "ZRANGEBYSCORE", ikey,
+		    min, max, "LIMIT", off, cnt);
+		if (r == NULL) {
+			rc = -1;
+			break;
+		}
+		for (size_t i = 0; rc == 0 && i < r->nelem; i++) {
+			const char		*m = r->elem[i]->str;
+			struct store_reply	*h;
+			struct admin_suppression e;
+			const char		*canon;
+
+			if (m == NULL || admin_key(st, key, sizeof(key),
+			    SCHEMA_SUPPRESSION, SCHEMA_ACCOUNT, m, errbuf,
+			    errlen) < 0)
+				continue;
+			h = admin_cmd(st, errbuf, errlen, 2, "HGETALL", key);
+			if (h == NULL) {
+				rc = -1;
+				break;
+			}
+			if (admin_suppression_fill(m, h, &e) == 0) {
+				stale = xrealloc(stale, (nstale + 1) *
+				    sizeof(*stale));
+				stale[nstale++] = xstrdup(m);
+			} else if (f->reason == NULL ||
+			    (admin_reason_parse(f->reason, &canon) &&
+			    strcmp(e.reason, canon) == 0)) {
+				rc = fn(&e, arg);
+			}
+			admin_suppression_clear(&e);
+			store_reply_free(&h);
+		}
+		offset += (long long)r->nelem;
+		if (r->nelem < ADMIN_LIST_BATCH) {
+			store_reply_free(&r);
+			break;
+		}
+		store_reply_free(&r);
+		if (rc != 0)
+			break;
+	}
+	if (rc != -1 && nstale > 0 &&
+	    admin_prune(st, ikey, stale, nstale, &removed, errbuf,
+	    errlen) < 0)
+		rc = -1;
+	for (size_t i = 0; i < nstale; i++)
+		free(stale[i]);
+	free(stale);
+	if (stale_out != NULL)
+		*stale_out = removed;
+	return rc;
+}
+
+/* Pauses. */
+
+int
+admin_pause_set(struct store *st, enum schema_level level, const char *id,
+    const char *reason, long long ttl_ms, char *errbuf, size_t errlen)
+{
+	char			 norm[ADDR_BUFSZ], key[SCHEMA_KEY_MAX];
+	char			 ttl[32];
+	struct store_reply	*r;
+	int			 rc;
+
+	if ((rc = admin_level_id(level, id, norm, sizeof(norm), errbuf,
+	    errlen)) < 0)
+		return rc;
+	if (reason == NULL || *reason == '\0')
+		reason = "paused by the administrator";
+	for (const char *p = reason; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			snprintf(errbuf, errlen, "the reason must be one line "
+			    "of text, without control characters");
+			return ADMIN_EINPUT;
+		}
+	}
+	if (strlen(reason) > 200) {
+		snprintf(errbuf, errlen, "the reason is longer than 200 "
+		    "characters");
+		return ADMIN_EINPUT;
+	}
+	if (ttl_ms < 0) {
+		snprintf(errbuf, errlen, "negative pause duration");
+		return ADMIN_EINPUT;
+	}
+	if ((rc = admin_key(st, key, sizeof(key), SCHEMA_PAUSE, level, norm,
+	    errbuf, errlen)) < 0)
+		return rc;
+	if (ttl_ms > 0) {
+		snprintf(ttl, sizeof(ttl), "%lld", ttl_ms);
+		r = admin_cmd(st, errbuf, errlen, 5, "SET", key, reason, "PX",
+		    ttl);
+	} else {
+		r = admin_cmd(st, errbuf, errlen, 3, "SET", key, reason);
+	}
+	if (r == NULL)
+		return -1;
+	store_reply_free(&r);
+	return 0;
+}
+
+int
+admin_pause_clear(struct store *st, enum schema_level level, const char *id,
+    char *errbuf, size_t errlen)
+{
+	char	norm[ADDR_BUFSZ], key[SCHEMA_KEY_MAX];
+	int	rc;
+
+	if ((rc = admin_level_id(level, id, norm, sizeof(norm), errbuf,
+	    errlen)) < 0)
+		return rc;
+	if ((rc = admin_key(st, key, sizeof(key), SCHEMA_PAUSE, level, norm,
+	    errbuf, errlen)) < 0)
+		return rc;
+	rc = (int)admin_int_reply(admin_cmd(st, errbuf, errlen, 2, "DEL",
+	    key), errbuf, errlen);
+	return rc < 0 ? -1 : rc > 0 ? 1 : 0;
+}
+
+/* A SCAN pattern that matches s literally, then "*". */
+static void
+admin_glob_prefix(const char *s, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	for (; *s != '\0' && n + 3 < outlen; s++) {
+		if (strchr("*?[]\\", *s) != NULL)
+			out[n++] = '\\';
+		out[n++] = *s;
+	}
+	out[n++] = '*';
+	out[n] = '\0';
+}
+
+/* Parse "<prefix>pause:..." into p; 0, or -1 for a key of another
+   shape. */
+static int
+admin_pause_parse(const char *key, size_t plen, struct admin_pause *p)
+{
+	const char *rest = key + plen;
+
+	memset(p, 0, sizeof(*p));
+	if (strcmp(rest, "account") == 0) {
+		p->level = SCHEMA_ACCOUNT;
+		p->id = xstrdup("");
+	} else if (strncmp(rest, "sender:", 7) == 0) {
+		p->level = SCHEMA_SENDER;
+		p->id = xstrdup(rest + 7);
+	} else if (strncmp(rest, "domain:", 7) == 0) {
+		p->level = SCHEMA_DOMAIN;
+		p->id = xstrdup(rest + 7);
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+static int
+admin_pause_cmp(const void *a, const void *b)
+{
+	const struct admin_pause *x = a, *y = b;
+
+	if (x->level != y->level)
+		return (int)x->level - (int)y->level;
+	return strcmp(x->id, y->id);
+}
+
+/* Reason and remaining time of one pause key; 1, 0 when it is gone, -1. */
+static int
+admin_pause_read(struct store *st, const char *key, struct admin_pause *p,
+    char *errbuf, size_t errlen)
+{
+	struct store_reply	*r;
+	long long		 ttl;
+
+	if ((r = admin_cmd(st, errbuf, errlen, 2, "GET", key)) == NULL)
+		return -1;
+	if (r->type != STORE_STRING) {
+		store_reply_free(&r);
+		return 0;
+	}
+	p->reason = xstrdup(r->str);
+	store_reply_free(&r);
+	ttl = admin_int_reply(admin_cmd(st, errbuf, errlen, 2, "PTTL", key),
+	    errbuf, errlen);
+	if (ttl == -2)
+		return 0;
+	if (ttl < -2)
+		return -1;
+	p->ttl_ms = ttl;
+	return 1;
+}
+
+int
+admin_pause_list(struct store *st, struct admin_pause **list_out,
+    size_t *n_out, char *errbuf, size_t errlen)
+{
+	char			 base[SCHEMA_KEY_MAX], pat[2 * SCHEMA_KEY_MAX];
+	char			 cursor[32] = "0";
+	struct admin_pause	*list = NULL;
+	size_t			 n = 0, plen;
+	int			 rc = 0;
+
+	/* The account's key is "<prefix>pause:account"; cut it after
+	   "pause:" for the prefix every pause key shares. */
+	if (admin_key(st, base, sizeof(base), SCHEMA_PAUSE, SCHEMA_ACCOUNT,
+	    NULL, errbuf, errlen) < 0)
+		return -1;
+	plen = strlen(base) - strlen("account");
+	base[plen] = '\0';
+	admin_glob_prefix(base, pat, sizeof(pat));
+	do {
+		struct store_reply *r, *keys;
+
+		r = admin_cmd(st, errbuf, errlen, 6, "SCAN", cursor, "MATCH",
+		    pat, "COUNT", "1000");
+		if (r == NULL) {
+			rc = -1;
+			break;
+		}
+		if (r->type != STORE_ARRAY || r->nelem != 2 ||
+		    r->elem[0]->str == NULL) {
+			snprintf(errbuf, errlen, "unexpected SCAN reply");
+			store_reply_free(&r);
+			rc = -1;
+			break;
+		}
+		(void)str_copy(cursor, sizeof(cursor), r->elem[0]->str);
+		keys = r->elem[1];
+		for (size_t i = 0; rc == 0 && i < keys->nelem; i++) {
+			struct admin_pause p;
+			int got;
+
+			if (keys->elem[i]->str == NULL ||
+			    admin_pause_parse(keys->elem[i]->str, plen,
+			    &p) < 0)
+				continue;
+			got = admin_pause_read(st, keys->elem[i]->str, &p,
+			    errbuf, errlen);
+			if (got == 1) {
+				list = xrealloc(list, (n + 1) * sizeof(*list));
+				list[n++] = p;
+				continue;
+			}
+			free(p.id);
+			free(p.reason);
+			if (got < 0)
+				rc = -1;
+		}
+		store_reply_free(&r);
+	} while (rc == 0 && strcmp(cursor, "0") != 0);
+	if (rc < 0) {
+		admin_pause_list_free(&list, n);
+		return -1;
+	}
+	if (n > 0)
+		qsort(list, n, sizeof(*list), admin_pause_cmp);
+	*list_out = list;
+	*n_out = n;
+	return 0;
+}
+
+void
+admin_pause_list_free(struct admin_pause **listp, size_t n)
+{
+	struct admin_pause *list = *listp;
+
+	if (list == NULL)
+		return;
+	*listp = NULL;
+	for (size_t i = 0; i < n; i++) {
+		free(list[i].id);
+		free(list[i].reason);
+	}
+	free(list);
+}
+
+/* Quota limits. */
+
+int
+admin_limit_field_parse(const char *name, enum admin_limit_field *out)
+{
+	for (int i = 0; i < ADMIN_NFIELDS; i++) {
+		if (strcmp(name, field_names[i]) == 0) {
+			*out = (enum admin_limit_field)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *
+admin_limit_field_name(enum admin_limit_field f)
+{
+	return field_names[f];
+}
+
+/* The configured limits of a level: the sandbox's replace the account's
+   in sandbox mode, as in the decision script's arguments. */
+static const struct config_limits *
+admin_config_limits(const struct config *cf, enum schema_level level)
+{
+	switch (level) {
+	case SCHEMA_DOMAIN:
+		return &cf->policyd_domain;
+	case SCHEMA_SENDER:
+		return &cf->policyd_sender;
+	case SCHEMA_ACCOUNT:
+		break;
+	}
+	return cf->policyd_sandbox ? &cf->policyd_sandbox_limits :
+	    &cf->policyd_account;
+}
+
+/* Check value for field; the text to store into out. 0, or ADMIN_EINPUT. */
+static int
+admin_limit_value(enum admin_limit_field field, const char *value, char *out,
+    size_t outlen, char *errbuf, size_t errlen)
+{
+	long long	n;
+	double		d;
+
+	if (field != ADMIN_BURST && str_ieq(value, "unlimited"))
+		return str_copy(out, outlen, "-1") == 0 ? 0 : ADMIN_EINPUT;
+	switch (field) {
+	case ADMIN_MAX_24H:
+	case ADMIN_BURST:
+		if (str_to_ll(value, 0, 1000000000000LL, &n) < 0)
+			break;
+		snprintf(out, outlen, "%lld", n);
+		return 0;
+	case ADMIN_MAX_RATE:
+		if (str_to_double(value, 0.001, 1e9, &d) < 0)
+			break;
+		snprintf(out, outlen, "%.15g", d);
+		return 0;
+	}
+	snprintf(errbuf, errlen, "%s \"%s\": want %s, or \"default\" to use "
+	    "the configured value", field_names[field], ADMIN_QUOTE(value),
+	    field == ADMIN_MAX_24H ? "a whole number >= 0 or \"unlimited\"" :
+	    field == ADMIN_MAX_RATE ? "a number of messages per second "
+	    "(0.001 or more) or \"unlimited\"" :
+	    "a whole number >= 0 (0: one second's worth)");
+	return ADMIN_EINPUT;
+}
+
+int
+admin_limits_set(struct store *st, enum schema_level level, const char *id,
+    enum admin_limit_field field, const char *value, char *errbuf,
+    size_t errlen)
+{
+	char			 norm[ADDR_BUFSZ], key[SCHEMA_KEY_MAX];
+	char			 v[64];
+	struct store_reply	*r;
+	int			 rc;
+
+	if ((rc = admin_level_id(level, id, norm, sizeof(norm), errbuf,
+	    errlen)) < 0)
+		return rc;
+	if ((rc = admin_key(st, key, sizeof(key), SCHEMA_LIMITS, level, norm,
+	    errbuf, errlen)) < 0)
+		return rc;
+	if (value != NULL && strcmp(value, "default") == 0) {
+		r = admin_cmd(st, errbuf, errlen, 3, "HDEL", key,
+		    field_names[field]);
+	} else {
+		if ((rc = admin_limit_value(field, value != NULL ? value : "",
+		    v, sizeof(v), errbuf, errlen)) < 0)
+			return rc;
+		r = admin_cmd(st, errbuf, errlen, 4, "HSET", key,
+		    field_names[field], v);
+	}
+	if (r == NULL)
+		return -1;
+	store_reply_free(&r);
+	return 0;
+}
+
+int
+admin_limits_get(struct store *st, enum schema_level level, const char *id,
+    struct admin_limits *out, char *errbuf, size_t errlen)
+{
+	const struct config_limits *d = admin_config_limits(store_config(st),
+	    level);
+	char			 norm[ADDR_BUFSZ], key[SCHEMA_KEY_MAX];
+	struct store_reply	*r;
+	int			 rc;
+
+	if ((rc = admin_level_id(level, id, norm, sizeof(norm), errbuf,
+	    errlen)) < 0)
+		return rc;
+	if ((rc = admin_key(st, key, sizeof(key), SCHEMA_LIMITS, level, norm,
+	    errbuf, errlen)) < 0)
+		return rc;
+	r = admin_cmd(st, errbuf, errlen, 5, "HMGET", key, field_names[0],
+	    field_names[1], field_names[2]);
+	if (r == NULL)
+		return -1;
+	out->value[ADMIN_MAX_24H] = (double)d->max_24h;
+	out->value[ADMIN_MAX_RATE] = d->max_rate;
+	out->value[ADMIN_BURST] = (double)d->burst;
+	for (size_t i = 0; i < ADMIN_NFIELDS; i++) {
+		double v;
+
+		out->override[i] = false;
+		if (r->type != STORE_ARRAY || i >= r->nelem ||
+		    r->elem[i]->type != STORE_STRING)
+			continue;
+		/* What the script would make of it: tonumber(). */
+		if (str_to_double(r->elem[i]->str, -1, 1e15, &v) == 0) {
+			out->value[i] = v;
+			out->override[i] = true;
+		}
+	}
+	store_reply_free(&r);
+	return 0;
+}
+
+int
+admin_usage(struct store *st, enum schema_level level, const char *id,
+    struct admin_usage *out, char *errbuf, size_t errlen)
+{
+	const struct config	*cf = store_config(st);
+	char			 norm[ADDR_BUFSZ], key[SCHEMA_KEY_MAX];
+	struct schema_argv	 cmd;
+	struct store_reply	*r;
+	long long		 bucket_ms, n;
+	int			 rc, bad = 0;
+	static const enum schema_kind kinds[] = {
+		SCHEMA_LIMITS, SCHEMA_USAGE
+	};
+
+	if ((rc = admin_level_id(level, id, norm, sizeof(norm), errbuf,
+	    errlen)) < 0)
+		return rc;
+	schema_window(cf->policyd_quota_window_ms, &bucket_ms, &n);
+	schema_argv_init(&cmd);
+	bad |= schema_argv_add(&cmd, "2", 1);
+	for (size_t i = 0; i < 2; i++) {
+		if ((rc = admin_key(st, key, sizeof(key), kinds[i], level,
+		    norm, errbuf, errlen)) < 0)
+			return rc;
+		bad |= schema_argv_add(&cmd, key, strlen(key));
+	}
+	bad |= schema_argv_add(&cmd, "usage", 5);
+	bad |= schema_argv_addf(&cmd, "%lld", bucket_ms);
+	bad |= schema_argv_addf(&cmd, "%lld", n);
+	if (bad) {
+		snprintf(errbuf, errlen, "key too long");
+		return ADMIN_EINPUT;
+	}
+	if ((r = admin_eval(st, &cmd, errbuf, errlen)) == NULL)
+		return -1;
+	if (r->type != STORE_ARRAY || r->nelem != 2 ||
+	    r->elem[0]->type != STORE_INTEGER) {
+		snprintf(errbuf, errlen, "unexpected reply to usage");
+		store_reply_free(&r);
+		return -1;
+	}
+	out->count = r->elem[0]->integer;
+	out->window_ms = cf->policyd_quota_window_ms;
+	out->rate_state = r->elem[1]->type == STORE_STRING &&
+	    strcmp(r->elem[1]->str, "0") != 0;
+	store_reply_free(&r);
+	return 0;
+}
+
+static int
+admin_pair_cmp(const void *a, const void *b)
+{
+	return strcmp(((char *const *)a)[0], ((char *const *)b)[0]);
+}
+
+int
+admin_stats(struct store *st, char ***pairs_out, char *errbuf, size_t errlen)
+{
+	char			 key[SCHEMA_KEY_MAX];
+	struct store_reply	*r;
+	char			**v;
+	size_t			 n;
+
+	if (admin_key(st, key, sizeof(key), SCHEMA_STATS, SCHEMA_ACCOUNT, NULL,
+	    errbuf, errlen) < 0)
+		return -1;
+	if ((r = admin_cmd(st, errbuf, errlen, 2, "HGETALL", key)) == NULL)
+		return -1;
+	v = admin_strv(r);
+	store_reply_free(&r);
+	for (n = 0; v[n] != NULL; n++)
+		;
+	qsort(v, n / 2, 2 * sizeof(*v), admin_pair_cmp);
+	*pairs_out = v;
+	return 0;
+}
