@@ -194,3 +194,76 @@ def policyd_factory(tmp_path, redis_server):
     yield make
     for p in started:
         p.stop()
+
+
+@pytest.fixture
+def policy_usage(redis_server):
+    """usage(level, id=None, window_ms=86400000, prefix="sesgate:",
+    client=None): the recipients counted in the window at one level, read
+    with the decision script's own "usage" operation, as sesgatectl reads
+    it; from redis_server unless another client is given."""
+    with open(os.path.join(TOP, "lib", "sesgate.lua")) as f:
+        script = f.read()
+
+    def usage(level, ident=None, window_ms=86400000, prefix="sesgate:",
+              client=None):
+        tail = level if level == "account" else f"{level}:{ident}"
+        # schema_window(): 1,440 buckets of at least one second.
+        bucket_ms = max((window_ms + 1439) // 1440, 1000)
+        n = max((window_ms + bucket_ms - 1) // bucket_ms, 1)
+        r = (client or redis_server.client()).eval(
+            script, 2, f"{prefix}limits:{tail}",
+            f"{prefix}usage:{tail}", "usage", bucket_ms, n)
+        return int(r[0])
+    return usage
+
+
+# A private Postfix instance (tests/integration/postfix.py), started once
+# per test module, relaying to a local SMTP sink and asking the policy
+# service on its own fixed loopback port.
+
+SASL_USERS = {"alice": "alice-secret", "bob": "bob-secret"}
+
+
+@pytest.fixture(scope="module")
+def postfix_mta():
+    from postfix import Postfix, SmtpSink
+    sink = SmtpSink()
+    pf = None
+    try:
+        pf = Postfix(sink, policy_port=free_port(),
+                     smtpd_port=free_port(), sasl_users=SASL_USERS)
+        pf.start()
+        yield pf
+    finally:
+        if pf is not None:
+            pf.stop()
+        sink.close()
+
+
+@pytest.fixture
+def mta_policyd(postfix_mta, policyd_factory):
+    """Starts sesgate-policyd on the port the module's Postfix asks:
+    mta_policyd(policyd={...}, redis={...}, glob={...})."""
+    def start(**kw):
+        return policyd_factory(port=postfix_mta.policy_port, **kw)
+    return start
+
+
+@pytest.fixture
+def mta(postfix_mta, mta_policyd, redis_server):
+    """The module's Postfix with a fresh Redis holding the verified
+    identities verified.example (a domain) and only@address.example (an
+    address). mta.policyd(glob=, redis=, **policyd_keys) starts the policy
+    service in region eu-west-1 with no account rate limit (the default
+    14/s would throttle tests sending many recipients) unless given."""
+    from postfix import PREFIX, REGION, PolicyMta
+    r = redis_server.client()
+    r.sadd(f"{PREFIX}identities", "verified.example", "only@address.example")
+
+    def policyd(glob=None, redis=None, **pol):
+        conf = {"account_max_rate": "unlimited"}
+        conf.update(pol)
+        return mta_policyd(policyd=conf, redis=redis,
+                           glob=dict({"region": REGION}, **(glob or {})))
+    return PolicyMta(postfix_mta, r, policyd)
