@@ -1,95 +1,14 @@
-"""Shared fixtures of the integration tests: a private redis-server, the
-sesgate programs as built in $SESGATE_BUILD, and a sesgate.conf writer.
-
-Every server listens on 127.0.0.1 or a unix socket in a temporary
-directory, and every process started here is stopped by its PID.
+"""Fixtures of the integration tests, built on lab.py (a private
+redis-server, the sesgate programs, a sesgate.conf writer, a policy
+protocol client) and postfix.py (a private Postfix and an SMTP sink).
 """
 import os
-import signal
-import socket
-import subprocess
-import time
 
 import pytest
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.environ.get("SESGATE_BUILD", os.path.join(TOP, "build"))
-POLICYD = os.path.join(BUILD, "sesgate-policyd")
-SESGATECTL = os.path.join(BUILD, "sesgatectl")
-
-
-def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, host="127.0.0.1", timeout=10.0, proc=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} "
-                               f"before listening on {port}")
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {host}:{port} after {timeout}s")
-
-
-def stop_pid(proc, sig=signal.SIGTERM, timeout=10.0):
-    """Stop a process we started, by its PID; kill it if it hangs."""
-    if proc is None or proc.poll() is not None:
-        return
-    os.kill(proc.pid, sig)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
-
-
-class RedisServer:
-    """A private redis-server on a loopback port, data in tmpdir."""
-
-    def __init__(self, tmpdir, port=None, extra=()):
-        self.dir = str(tmpdir)
-        self.port = port or free_port()
-        self.extra = list(extra)
-        self.proc = None
-        self.start()
-
-    def start(self):
-        os.makedirs(self.dir, exist_ok=True)
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", self.dir, "--save", "", "--appendonly", "no",
-             "--protected-mode", "no", "--daemonize", "no",
-             "--logfile", os.path.join(self.dir, f"redis-{self.port}.log")]
-            + self.extra,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(self.port, proc=self.proc)
-
-    def stop(self):
-        stop_pid(self.proc)
-
-    def cli(self, *args):
-        """redis-cli against this server; returns stdout stripped."""
-        out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p",
-                              str(self.port), "--no-raw"] + list(args),
-                             check=True, capture_output=True, text=True)
-        return out.stdout.strip()
-
-    def client(self, db=0):
-        import redis
-        return redis.Redis(host="127.0.0.1", port=self.port, db=db,
-                           decode_responses=True)
-
-    @property
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}/0"
+from lab import (BUILD, POLICYD, SESGATECTL, TOP, PolicyClient,  # noqa: F401
+                 PolicyD, RedisServer, free_port, stop_pid, wait_port,
+                 write_conf)
 
 
 @pytest.fixture
@@ -97,89 +16,6 @@ def redis_server(tmp_path):
     srv = RedisServer(tmp_path / "redis")
     yield srv
     srv.stop()
-
-
-def write_conf(path, sections):
-    """Write a sesgate.conf from {section: {key: value}}; returns path."""
-    lines = []
-    for sec, kv in sections.items():
-        lines.append(f"[{sec}]")
-        for k, v in kv.items():
-            lines.append(f"{k} = {v}")
-        lines.append("")
-    with open(path, "w") as f:
-        f.write("\n".join(lines))
-    return str(path)
-
-
-class PolicyD:
-    """sesgate-policyd in the foreground (logs to a file), on a loopback
-    port and optionally a unix socket."""
-
-    def __init__(self, tmpdir, redis_url, policyd=None, redis=None,
-                 glob=None, port=None):
-        self.dir = str(tmpdir)
-        os.makedirs(self.dir, exist_ok=True)
-        self.port = port or free_port()
-        self.socket = os.path.join(self.dir, "policyd.sock")
-        self.log = os.path.join(self.dir, f"policyd-{self.port}.log")
-        pol = {"listen": f"inet:127.0.0.1:{self.port}, unix:{self.socket}"}
-        pol.update(policyd or {})
-        red = {"url": redis_url}
-        red.update(redis or {})
-        self.conf = write_conf(os.path.join(self.dir, f"sesgate-{self.port}.conf"),
-                               {"global": dict({"log_level": "debug"},
-                                               **(glob or {})),
-                                "redis": red, "policyd": pol})
-        self.proc = None
-        self.start()
-
-    def start(self):
-        self.logf = open(self.log, "a")
-        self.proc = subprocess.Popen([POLICYD, "-f", "-c", self.conf],
-                                     stdout=self.logf, stderr=self.logf)
-        wait_port(self.port, proc=self.proc)
-
-    def stop(self, sig=signal.SIGTERM):
-        stop_pid(self.proc, sig)
-        self.logf.close()
-
-    def logtext(self):
-        with open(self.log) as f:
-            return f.read()
-
-    def connect(self):
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
-        return PolicyClient(s)
-
-
-class PolicyClient:
-    """Speaks the Postfix policy delegation protocol to a server."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.rfile = sock.makefile("rb")
-
-    def ask(self, **attrs):
-        req = {"request": "smtpd_access_policy", "protocol_state": "RCPT",
-               "protocol_name": "ESMTP", "client_address": "127.0.0.1",
-               "client_name": "localhost", "instance": "",
-               "sender": "", "recipient": "", "sasl_username": ""}
-        req.update(attrs)
-        data = "".join(f"{k}={v}\n" for k, v in req.items()) + "\n"
-        self.sock.sendall(data.encode())
-        return self.read_reply()
-
-    def read_reply(self):
-        line = self.rfile.readline().decode()
-        blank = self.rfile.readline().decode()
-        assert blank == "\n", f"reply not ended by an empty line: {blank!r}"
-        assert line.startswith("action="), f"bad reply line {line!r}"
-        return line[len("action="):].rstrip("\n")
-
-    def close(self):
-        self.rfile.close()
-        self.sock.close()
 
 
 @pytest.fixture
