@@ -189,8 +189,6 @@ static int
 schema_add_key(struct schema_argv *out, const char *prefix,
     enum schema_kind kind, enum schema_level level, const char *id)
 {
-	char kl[32];
-
 	switch (kind) {
 	case SCHEMA_IDENTITIES:
 	case SCHEMA_SUPPRESSION_INDEX:
@@ -206,11 +204,8 @@ schema_add_key(struct schema_argv *out, const char *prefix,
 	if (level == SCHEMA_ACCOUNT)
 		return schema_argv_cat(out, prefix, kind_names[kind],
 		    ":account", NULL);
-	/* "pause:" "sender:" as one piece, then the id. */
-	if (str_fmt(kl, sizeof(kl), "%s:%s:", kind_names[kind],
-	    level_names[level]) < 0)
-		return -1;
-	return schema_argv_cat(out, prefix, kl, id, NULL);
+	return schema_argv_cat(out, prefix, kind_names[kind],
+	    level == SCHEMA_DOMAIN ? ":domain:" : ":sender:", id);
 }
 
 static int
@@ -259,6 +254,7 @@ schema_check_argv(const struct config *cf, const struct schema_check *in,
 	   no domain can be. */
 	const char	*sdomain_id = *sdomain != '\0' ? sdomain : "<>";
 	char		 supp[ADDR_BUFSZ], none[SCHEMA_KEY_MAX];
+	size_t		 plen = strlen(p);
 	long long	 bucket_ms, n;
 	int		 r = 0;
 
@@ -267,11 +263,14 @@ schema_check_argv(const struct config *cf, const struct schema_check *in,
 	    sizeof(supp));
 	/* Keys that do not apply are given as this name (under the prefix,
 	   so that an ACL limited to the prefix allows it); never read. */
-	r |= str_fmt(none, sizeof(none), "%snone", p);
+	if (plen + sizeof("none") > sizeof(none))
+		return -1;
+	memcpy(none, p, plen);
+	memcpy(none + plen, "none", sizeof("none"));
 	schema_argv_init(out);
 	r |= schema_argv_add(out, "14", 2);
 	/* KEYS 1-4: pause of account, sender identity, envelope sender,
-	   sender domain ("" where there is nothing to look up). */
+	   sender domain (`none` where there is nothing to look up). */
 	r |= schema_add_key(out, p, SCHEMA_PAUSE, SCHEMA_ACCOUNT, NULL);
 	r |= schema_add_key(out, p, SCHEMA_PAUSE, SCHEMA_SENDER,
 	    in->sender_id);

@@ -199,15 +199,24 @@ if op == 'check' then
 			l.newt = t
 		end
 	end
+	-- Arguments go to Redis as strings built once: a Lua number would be
+	-- formatted again for every call.
+	local slot = '#' .. (7 + cur % n)
+	local curs = fmt(cur)
 	for i = 1, 3 do
 		local l = lv[i]
-		local args = { l.ukey }
+		local args
 		if count_daily then
-			args = { l.ukey, 'SET', 'i64', '#0', cur, 'SET', 'u32',
-			    '#6', l.count + 1, 'OVERFLOW', 'SAT', 'INCRBY',
-			    'u32', '#' .. (7 + cur % n), 1 }
-		elseif l.fresh and l.newtat then
-			args = { l.ukey, 'SET', 'i64', '#0', cur }
+			args = { l.ukey, 'OVERFLOW', 'SAT', 'INCRBY', 'u32', '#6',
+			    '1', 'INCRBY', 'u32', slot, '1' }
+		else
+			args = { l.ukey }
+		end
+		if l.fresh and (count_daily or l.newtat) then
+			args[#args + 1] = 'SET'
+			args[#args + 1] = 'i64'
+			args[#args + 1] = '#0'
+			args[#args + 1] = curs
 		end
 		if l.newtat then
 			args[#args + 1] = 'SET'
@@ -218,7 +227,7 @@ if op == 'check' then
 				args[#args + 1] = 'SET'
 				args[#args + 1] = 'i64'
 				args[#args + 1] = '#2'
-				args[#args + 1] = l.newt
+				args[#args + 1] = fmt(l.newt)
 			end
 		end
 		if #args > 1 then

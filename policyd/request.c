@@ -47,19 +47,28 @@ request_known_slot(const char *name)
 int
 request_frame(const char *data, size_t len, size_t *len_out)
 {
-	size_t limit = len < REQUEST_MAX_BYTES ? len : REQUEST_MAX_BYTES;
-	size_t line = 0;
+	size_t		 limit = len < REQUEST_MAX_BYTES ? len :
+			    REQUEST_MAX_BYTES;
+	const char	*p = data, *end = data + limit, *nl;
 
 	/* An empty line ends the request; "\r" alone counts as empty so
 	   that a client writing CRLF is understood. */
-	for (size_t i = 0; i < limit; i++) {
-		if (data[i] != '\n')
-			continue;
-		if (i == line || (i == line + 1 && data[line] == '\r')) {
-			*len_out = i + 1;
+	if (limit > 0 && data[0] == '\n') {
+		*len_out = 1;
+		return 1;
+	}
+	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		const char *next = nl + 1;
+
+		if (next < end && *next == '\n') {
+			*len_out = (size_t)(next - data) + 1;
 			return 1;
 		}
-		line = i + 1;
+		if (next + 1 < end && next[0] == '\r' && next[1] == '\n') {
+			*len_out = (size_t)(next - data) + 2;
+			return 1;
+		}
+		p = next;
 	}
 	return len >= REQUEST_MAX_BYTES ? -1 : 0;
 }

@@ -156,10 +156,16 @@ conn_update_reading(struct conn *c)
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) >
 	    CONN_MAX_OUTPUT;
 
-	if (stop && !c->stop_reading)
+	if (stop && !c->stop_reading) {
 		bufferevent_disable(c->bev, EV_READ);
-	else if (!stop && c->stop_reading && !c->eof)
+	} else if (!stop && c->stop_reading && !c->eof) {
 		bufferevent_enable(c->bev, EV_READ);
+		/* Requests already read but left waiting raise no new read
+		   event: ask for one. */
+		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+			bufferevent_trigger(c->bev, EV_READ,
+			    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	}
 	c->stop_reading = stop;
 }
 
@@ -600,13 +606,21 @@ server_stop(evutil_socket_t fd, short what, void *arg)
 int
 server_run(struct config *cf, const char *conf_path)
 {
-	struct server	 srv;
-	char		 err[512];
-	int		 status = EX_OK;
+	struct server		 srv;
+	struct event_config	*cfg;
+	char			 err[512];
+	int			 status = EX_OK;
 
 	memset(&srv, 0, sizeof(srv));
 	signal(SIGPIPE, SIG_IGN);
-	srv.base = event_base_new();
+	/* With the change list, a write interest added and dropped within
+	   one loop iteration (every reply, every Redis command) costs no
+	   epoll_ctl() at all. */
+	cfg = event_config_new();
+	if (cfg != NULL)
+		event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	srv.base = cfg != NULL ? event_base_new_with_config(cfg) : NULL;
+	event_config_free(cfg);
 	if (srv.base == NULL)
 		die(EX_OSERR, "policyd: cannot create the event loop");
 	srv.cfr = cfref_new(cf);
