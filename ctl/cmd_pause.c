@@ -48,18 +48,6 @@ cmd_pause_name(enum schema_level level, const char *id, char *out,
 	(void)str_fmt(out, outlen, "%s %s", schema_level_name(level), norm);
 }
 
-static void
-cmd_pause_record(struct ctl *c, enum schema_level level, const char *id)
-{
-	char norm[ADDR_BUFSZ] = "", err[128];
-
-	if (level != SCHEMA_ACCOUNT)
-		(void)admin_level_id(level, id, norm, sizeof(norm), err,
-		    sizeof(err));
-	output_str(c->out, "level", schema_level_name(level));
-	output_str(c->out, "id", norm);
-}
-
 int
 cmd_pause(struct ctl *c, int argc, char **argv)
 {
@@ -91,7 +79,7 @@ cmd_pause(struct ctl *c, int argc, char **argv)
 	ctl_fmt_duration(ttl_ms, d, sizeof(d));
 	if (output_is_json(c->out)) {
 		output_begin(c->out);
-		cmd_pause_record(c, level, id);
+		ctl_output_level(c, level, id);
 		output_str(c->out, "reason", reason);
 		output_int(c->out, "ttl_ms", ttl_ms > 0 ? ttl_ms : -1);
 		output_end(c->out);
@@ -120,7 +108,7 @@ cmd_resume(struct ctl *c, int argc, char **argv)
 	cmd_pause_name(level, id, name, sizeof(name));
 	if (output_is_json(c->out)) {
 		output_begin(c->out);
-		cmd_pause_record(c, level, id);
+		ctl_output_level(c, level, id);
 		output_bool(c->out, "changed", rc == 1);
 		output_end(c->out);
 	} else {

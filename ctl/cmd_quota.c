@@ -29,23 +29,11 @@ cmd_quota_args(struct ctl *c, char **pos, int npos, int extra,
 }
 
 static void
-cmd_quota_who(struct ctl *c, enum schema_level level, const char *id)
-{
-	char norm[ADDR_BUFSZ] = "", err[128];
-
-	if (level != SCHEMA_ACCOUNT)
-		(void)admin_level_id(level, id, norm, sizeof(norm), err,
-		    sizeof(err));
-	output_str(c->out, "level", schema_level_name(level));
-	output_str(c->out, "id", norm);
-}
-
-static void
 cmd_quota_field(struct ctl *c, enum schema_level level, const char *id,
     const struct admin_limits *l, enum admin_limit_field f)
 {
 	output_begin(c->out);
-	cmd_quota_who(c, level, id);
+	ctl_output_level(c, level, id);
 	output_str(c->out, "field", admin_limit_field_name(f));
 	if (f == ADMIN_BURST && l->value[f] == 0 && !output_is_json(c->out))
 		output_str(c->out, "value", "0 (one second's worth)");
@@ -123,7 +111,7 @@ cmd_quota_usage(struct ctl *c, int argc, char **argv)
 	    sizeof(err))) < 0)
 		return ctl_fail(c, rc, err);
 	output_begin(c->out);
-	cmd_quota_who(c, level, id);
+	ctl_output_level(c, level, id);
 	output_int(c->out, "recipients", u.count);
 	output_limit(c->out, "max_24h", l.value[ADMIN_MAX_24H]);
 	if (output_is_json(c->out)) {

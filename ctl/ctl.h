@@ -71,6 +71,10 @@ int		 ctl_getopts(struct ctl *c, int argc, char **argv,
    printing why. */
 int		 ctl_level(struct ctl *c, char **pos, int npos, int *i,
 		    enum schema_level *level_out, const char **id_out);
+/* Output the fields "level" and "id" (normalised as stored; "" for the
+   account) of the current record. */
+void		 ctl_output_level(struct ctl *c, enum schema_level level,
+		    const char *id);
 
 /* A DATE: "2026-01-31", "2026-01-31T12:00:00Z" (UTC) or unix seconds.
    0 and *t_out, or -1. */

@@ -281,6 +281,18 @@ ctl_level(struct ctl *c, char **pos, int npos, int *i,
 	return 0;
 }
 
+void
+ctl_output_level(struct ctl *c, enum schema_level level, const char *id)
+{
+	char norm[ADDR_BUFSZ] = "", err[128];
+
+	if (level != SCHEMA_ACCOUNT)
+		(void)admin_level_id(level, id, norm, sizeof(norm), err,
+		    sizeof(err));
+	output_str(c->out, "level", schema_level_name(level));
+	output_str(c->out, "id", norm);
+}
+
 int
 ctl_parse_date(const char *s, long long *t_out)
 {

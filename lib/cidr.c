@@ -78,7 +78,8 @@ cidr_list_parse(const char *s, char *errbuf, size_t errlen)
 		if (cidr_addr_parse(tok, c.addr, &maxbits) < 0)
 			goto bad;
 		bits = maxbits;
-		if (slash != NULL && str_to_ll(slash + 1, 0, maxbits, &bits) < 0)
+		if (slash != NULL &&
+		    str_to_ll(slash + 1, 0, maxbits, &bits) < 0)
 			goto bad;
 		c.bits = (int)bits + (maxbits == 32 ? 96 : 0);
 		cidr_mask(c.addr, c.bits);

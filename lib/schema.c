@@ -130,7 +130,8 @@ schema_argv_init(struct schema_argv *out)
 int
 schema_argv_add(struct schema_argv *out, const char *s, size_t n)
 {
-	if (out->argc >= SCHEMA_ARGV_MAX || out->used + n + 1 > sizeof(out->mem))
+	if (out->argc >= SCHEMA_ARGV_MAX ||
+	    out->used + n + 1 > sizeof(out->mem))
 		return -1;
 	memcpy(out->mem + out->used, s, n);
 	out->mem[out->used + n] = '\0';

@@ -24,8 +24,8 @@ struct store {
 	char			 sha[SCHEMA_SHA_BUFSZ];
 };
 
-static struct timeval
-store_tv(long long ms)
+struct timeval
+store_timeval(long long ms)
 {
 	struct timeval tv;
 
@@ -38,7 +38,7 @@ int
 store_sentinel_master(const struct redisurl *u, long long timeout_ms,
     char **host_out, int *port_out, char *errbuf, size_t errlen)
 {
-	struct timeval tv = store_tv(timeout_ms);
+	struct timeval tv = store_timeval(timeout_ms);
 
 	snprintf(errbuf, errlen, "no Sentinel answered");
 	for (size_t i = 0; i < u->nsentinels; i++) {
@@ -111,18 +111,20 @@ static int
 store_connect(struct store *st, char *errbuf, size_t errlen)
 {
 	const struct redisurl	*u = st->url;
-	struct timeval		 ctv = store_tv(st->cf->redis_connect_timeout_ms);
-	struct timeval		 tv = store_tv(st->cf->redis_timeout_ms);
+	const struct config	*cf = st->cf;
+	struct timeval		 ctv, tv;
 	char			*host = NULL, dbuf[16];
 	int			 port = 0;
 	redisContext		*c;
 
+	ctv = store_timeval(cf->redis_connect_timeout_ms);
+	tv = store_timeval(cf->redis_timeout_ms);
 	if (u->kind == REDISURL_UNIX) {
 		c = redisConnectUnixWithTimeout(u->path, ctv);
 	} else {
 		if (u->kind == REDISURL_SENTINEL) {
 			if (store_sentinel_master(u,
-			    st->cf->redis_connect_timeout_ms, &host, &port,
+			    cf->redis_connect_timeout_ms, &host, &port,
 			    errbuf, errlen) < 0)
 				return -1;
 		} else {

@@ -9,6 +9,7 @@
 #define SESGATE_STORE_H
 
 #include <stddef.h>
+#include <sys/time.h>
 
 #include "config.h"
 #include "redisurl.h"
@@ -55,6 +56,9 @@ const char	*store_prefix(const struct store *st);
 const struct config *store_config(const struct store *st);
 /* Disconnect and free; *stp becomes NULL. Accepts NULL. */
 void		 store_close(struct store **stp);
+
+/* A duration in milliseconds as a struct timeval. */
+struct timeval	 store_timeval(long long ms);
 
 /* Ask the Sentinels of u, in order, for the address of the master; each
    is given timeout_ms. 0 and *host_out (caller frees), *port_out; or -1

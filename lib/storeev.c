@@ -23,8 +23,9 @@
 #include "log.h"
 #include "mem.h"
 #include "redisurl.h"
-#include "str.h"
+#include "store.h"
 #include "storeev.h"
+#include "str.h"
 
 #define BACKOFF_MIN_MS	50
 #define BACKOFF_MAX_MS	2000
@@ -62,7 +63,7 @@ struct storeev_req {
 	void				*arg;
 	struct event			*timer;
 	bool				 answered;
-	bool				 retried;	/* sent again after NOSCRIPT */
+	bool				 retried;	/* after NOSCRIPT */
 };
 
 static void storeev_connect(struct storeev *se);
@@ -72,15 +73,6 @@ static void storeev_resolve(struct storeev *se, size_t i);
 static char setup_auth[] = "AUTH", setup_select[] = "SELECT",
     setup_role[] = "ROLE", setup_script[] = "SCRIPT LOAD";
 
-static struct timeval
-storeev_tv(long long ms)
-{
-	struct timeval tv;
-
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	return tv;
-}
 
 static void
 storeev_outage(struct storeev *se, const char *why)
@@ -96,7 +88,7 @@ storeev_outage(struct storeev *se, const char *why)
 static void
 storeev_schedule(struct storeev *se)
 {
-	struct timeval tv = storeev_tv(se->backoff_ms);
+	struct timeval tv = store_timeval(se->backoff_ms);
 
 	se->state = STOREEV_DOWN;
 	evtimer_add(se->retry, &tv);
@@ -105,21 +97,28 @@ storeev_schedule(struct storeev *se)
 		se->backoff_ms = BACKOFF_MAX_MS;
 }
 
-/* Drop the connection; hiredis answers its pending callbacks with NULL. */
+/* Free the data server's and the Sentinel's contexts, if any; hiredis
+   answers their pending callbacks with NULL. */
 static void
-storeev_drop(struct storeev *se, const char *why)
+storeev_disconnect(struct storeev *se)
 {
-	redisAsyncContext *ac = se->ac;
+	redisAsyncContext *ac = se->ac, *sac = se->sac;
 
-	storeev_outage(se, why);
-	evtimer_del(se->conn_timer);
 	se->ac = NULL;
-	if (ac != NULL)
-		redisAsyncFree(ac);
-	ac = se->sac;
 	se->sac = NULL;
 	if (ac != NULL)
 		redisAsyncFree(ac);
+	if (sac != NULL)
+		redisAsyncFree(sac);
+}
+
+/* Drop the connection and schedule a reconnect. */
+static void
+storeev_drop(struct storeev *se, const char *why)
+{
+	storeev_outage(se, why);
+	evtimer_del(se->conn_timer);
+	storeev_disconnect(se);
 	if (!evtimer_pending(se->retry, NULL))
 		storeev_schedule(se);
 }
@@ -283,7 +282,7 @@ storeev_check(struct storeev *se, const struct schema_argv *args,
 		cb(arg, NULL, "cannot send");
 		return;
 	}
-	tv = storeev_tv(se->cf->redis_timeout_ms);
+	tv = store_timeval(se->cf->redis_timeout_ms);
 	evtimer_add(rq->timer, &tv);
 }
 
@@ -422,7 +421,7 @@ storeev_connect_server(struct storeev *se, const char *host, int port)
 		    "ROLE");
 	redisAsyncCommand(ac, storeev_setup_reply, setup_script,
 	    "SCRIPT LOAD %s", schema_script());
-	tv = storeev_tv(se->cf->redis_connect_timeout_ms);
+	tv = store_timeval(se->cf->redis_connect_timeout_ms);
 	evtimer_add(se->conn_timer, &tv);
 }
 
@@ -485,7 +484,7 @@ storeev_resolve(struct storeev *se, size_t i)
 		redisLibeventAttach(sac, se->base);
 		redisAsyncCommand(sac, storeev_sentinel_reply, se,
 		    "SENTINEL get-master-addr-by-name %s", u->master);
-		tv = storeev_tv(se->cf->redis_connect_timeout_ms);
+		tv = store_timeval(se->cf->redis_connect_timeout_ms);
 		evtimer_add(se->conn_timer, &tv);
 		return;
 	}
@@ -568,20 +567,12 @@ storeev_pending(const struct storeev *se)
 void
 storeev_free(struct storeev **sep)
 {
-	struct storeev		*se = *sep;
-	redisAsyncContext	*ac;
+	struct storeev *se = *sep;
 
 	if (se == NULL)
 		return;
 	*sep = NULL;
-	ac = se->ac;
-	se->ac = NULL;
-	if (ac != NULL)
-		redisAsyncFree(ac);
-	ac = se->sac;
-	se->sac = NULL;
-	if (ac != NULL)
-		redisAsyncFree(ac);
+	storeev_disconnect(se);
 	event_free(se->retry);
 	event_free(se->conn_timer);
 	redisurl_free(&se->url);

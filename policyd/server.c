@@ -164,7 +164,8 @@ conn_update_reading(struct conn *c)
 		   event: ask for one. */
 		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 			bufferevent_trigger(c->bev, EV_READ,
-			    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+			    BEV_TRIG_IGNORE_WATERMARKS |
+			    BEV_TRIG_DEFER_CALLBACKS);
 	}
 	c->stop_reading = stop;
 }
@@ -618,7 +619,8 @@ server_run(struct config *cf, const char *conf_path)
 	   epoll_ctl() at all. */
 	cfg = event_config_new();
 	if (cfg != NULL)
-		event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+		event_config_set_flag(cfg,
+		    EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 	srv.base = cfg != NULL ? event_base_new_with_config(cfg) : NULL;
 	event_config_free(cfg);
 	if (srv.base == NULL)
