@@ -284,8 +284,10 @@ config_set(struct config *cf, const struct config_opt *o, const char *v,
 			l[n] = NULL;
 		}
 		free(copy);
-		if (o->type == OPT_LISTEN && n == 0)
+		if (o->type == OPT_LISTEN && n == 0) {
+			free(l);
 			return "no socket given";
+		}
 		config_free_field(cf, o);
 		*(char ***)f = l;
 		return NULL;

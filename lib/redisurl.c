@@ -140,8 +140,8 @@ redisurl_parse(const char *s, char *errbuf, size_t errlen)
 		u->path = q != NULL ? xstrndup(p, (size_t)(q - p)) :
 		    xstrdup(p);
 		if (redisurl_query_db(q != NULL ? q + 1 : NULL, &u->db) < 0) {
-			snprintf(errbuf, errlen, "bad query \"%s\": only "
-			    "?db=N is understood", q);
+			snprintf(errbuf, errlen, "bad query: only ?db=N is "
+			    "understood");
 			goto fail;
 		}
 		return u;
@@ -227,8 +227,8 @@ redisurl_parse(const char *s, char *errbuf, size_t errlen)
 		}
 	}
 	if (redisurl_query_db(q != NULL ? q + 1 : NULL, &u->db) < 0) {
-		snprintf(errbuf, errlen, "bad query \"%s\": only ?db=N is "
-		    "understood", q);
+		snprintf(errbuf, errlen, "bad query: only ?db=N is "
+		    "understood");
 		goto fail;
 	}
 	return u;

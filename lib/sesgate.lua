@@ -161,80 +161,67 @@ if op == 'check' then
 	local cur = math.floor(now / 1000 / bucket_ms)
 	local ttl = window_ms + bucket_ms
 	local names = { 'sender', 'domain', 'account' }
-	local lv = {}
+	-- Per level state in arrays made once (tables built field by field
+	-- cost more than the Redis calls around them).
+	local max24, rate, burst = { 0, 0, 0 }, { 0, 0, 0 }, { 0, 0, 0 }
+	local tats, ts, fresh = { 0, 0, 0 }, { 0, 0, 0 }, { 0, 0, 0 }
+	local newtat = { false, false, false }
 	-- Every level is counted, limited or not, so that usage can be read
 	-- for all of them; only a limited one can refuse. Counts are checked
 	-- at every level before any rate, and nothing is written for a
 	-- refused recipient but the pruning of expired buckets.
 	for i = 1, 3 do
-		local max24, rate, burst = limits(KEYS[8 + i],
-		    ARGV[12 + (i - 1) * 3], ARGV[13 + (i - 1) * 3],
-		    ARGV[14 + (i - 1) * 3])
-		local l = { ukey = KEYS[11 + i], max24 = max24, rate = rate,
-		    burst = burst }
-		l.count, l.tat, l.t, l.fresh = load_level(l.ukey, cur, n, ttl)
-		lv[i] = l
-		if count_daily and max24 >= 0 and l.count + 1 > max24 then
+		local a = 9 + i * 3
+		local count
+		max24[i], rate[i], burst[i] = limits(KEYS[8 + i], ARGV[a],
+		    ARGV[a + 1], ARGV[a + 2])
+		count, tats[i], ts[i], fresh[i] = load_level(KEYS[11 + i], cur,
+		    n, ttl)
+		if count_daily and max24[i] >= 0 and count + 1 > max24[i] then
 			return result('quota', names[i])
 		end
 	end
 	for i = 1, 3 do
-		local l = lv[i]
-		if l.rate > 0 then
-			local t = math.ceil(1000000 / l.rate)
-			local tat = l.tat
+		if rate[i] > 0 then
+			local t = math.ceil(1000000 / rate[i])
+			local tat = tats[i]
 			-- Time owed under an earlier limit is owed in
 			-- emissions: rescale it when the limit changed, so a
 			-- raised rate applies at once.
-			if l.t > 0 and l.t ~= t and tat > now then
-				tat = now + (tat - now) * t / l.t
+			if ts[i] > 0 and ts[i] ~= t and tat > now then
+				tat = now + (tat - now) * t / ts[i]
 			end
 			if tat < now then
 				tat = now
 			end
-			if tat - now > t * (l.burst - 1) then
+			if tat - now > t * (burst[i] - 1) then
 				return result('rate', names[i])
 			end
-			l.newtat = tat + t
-			l.newt = t
+			newtat[i] = fmt(tat + t)
+			ts[i] = fmt(t)
 		end
 	end
-	-- Arguments go to Redis as strings built once: a Lua number would be
-	-- formatted again for every call.
+	-- One BITFIELD per level, its arguments strings built once: a Lua
+	-- number would be formatted again for every call.
 	local slot = '#' .. (7 + cur % n)
 	local curs = fmt(cur)
 	for i = 1, 3 do
-		local l = lv[i]
-		local args
-		if count_daily then
-			args = { l.ukey, 'OVERFLOW', 'SAT', 'INCRBY', 'u32', '#6',
-			    '1', 'INCRBY', 'u32', slot, '1' }
-		else
-			args = { l.ukey }
+		local ukey, nt = KEYS[11 + i], newtat[i]
+		if count_daily and nt then
+			redis.call('BITFIELD', ukey, 'SET', 'i64', '#0', curs,
+			    'SET', 'i64', '#1', nt, 'SET', 'i64', '#2', ts[i],
+			    'OVERFLOW', 'SAT', 'INCRBY', 'u32', '#6', '1',
+			    'INCRBY', 'u32', slot, '1')
+		elseif count_daily then
+			redis.call('BITFIELD', ukey, 'SET', 'i64', '#0', curs,
+			    'OVERFLOW', 'SAT', 'INCRBY', 'u32', '#6', '1',
+			    'INCRBY', 'u32', slot, '1')
+		elseif nt then
+			redis.call('BITFIELD', ukey, 'SET', 'i64', '#0', curs,
+			    'SET', 'i64', '#1', nt, 'SET', 'i64', '#2', ts[i])
 		end
-		if l.fresh and (count_daily or l.newtat) then
-			args[#args + 1] = 'SET'
-			args[#args + 1] = 'i64'
-			args[#args + 1] = '#0'
-			args[#args + 1] = curs
-		end
-		if l.newtat then
-			args[#args + 1] = 'SET'
-			args[#args + 1] = 'i64'
-			args[#args + 1] = '#1'
-			args[#args + 1] = fmt(l.newtat)
-			if l.newt ~= l.t then
-				args[#args + 1] = 'SET'
-				args[#args + 1] = 'i64'
-				args[#args + 1] = '#2'
-				args[#args + 1] = fmt(l.newt)
-			end
-		end
-		if #args > 1 then
-			redis.call('BITFIELD', unpack(args))
-			if l.fresh then
-				redis.call('PEXPIRE', l.ukey, ttl)
-			end
+		if fresh[i] and (count_daily or nt) then
+			redis.call('PEXPIRE', ukey, ttl)
 		end
 	end
 	redis.call('HINCRBY', KEYS[8], 'policyd:accept', 1)

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -405,6 +406,14 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	srv->full_logged = false;
+	/* A reply is one small write answering one small request: Nagle's
+	   algorithm would hold it back for the client's delayed ACK. */
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
+		int one = 1;
+
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+	}
 	c = xcalloc(1, sizeof(*c));
 	c->srv = srv;
 	if (sa->sa_family == AF_INET)

@@ -213,9 +213,18 @@ static const struct {
 	{ "paused: account, no reason", { SCHEMA_PAUSED, "account", "" },
 	    "paused", "account", "454 4.7.0 Sending paused for this account: "
 	    "paused by the administrator" },
-	{ "paused: sender", { SCHEMA_PAUSED, "sender", "abuse report" },
+	/* "user": the pause of the quota identity (the SASL user). */
+	{ "paused: user", { SCHEMA_PAUSED, "user", "abuse report" },
 	    "paused", "sender",
 	    "454 4.7.0 Sending paused for sender alice: abuse report" },
+	{ "paused: user, no reason", { SCHEMA_PAUSED, "user", "" },
+	    "paused", "sender", "454 4.7.0 Sending paused for sender alice: "
+	    "paused by the administrator" },
+	/* "sender": the pause of the envelope sender when it is not the
+	   quota identity. */
+	{ "paused: sender", { SCHEMA_PAUSED, "sender", "abuse report" },
+	    "paused", "sender",
+	    "454 4.7.0 Sending paused for sender a@b.example: abuse report" },
 	{ "paused: domain", { SCHEMA_PAUSED, "domain", "DNS broken" },
 	    "paused", "domain",
 	    "454 4.7.0 Sending paused for domain b.example: DNS broken" },
@@ -237,24 +246,24 @@ static const struct {
 	    "following identities failed the check in region us-east-1: "
 	    "r@x.example" },
 	{ "suppressed: bounce", { SCHEMA_SUPPRESSED, "BOUNCE", "1767323045" },
-	    "suppressed", "", "550 5.1.1 <r@x.example>: Recipient address is "
-	    "on the suppression list (reason BOUNCE, since "
+	    "suppressed", "", "550 5.1.1 Address is on the "
+	    "suppression list (reason BOUNCE, since "
 	    "2026-01-02T03:04:05Z)" },
 	{ "suppressed: complaint", { SCHEMA_SUPPRESSED, "COMPLAINT",
-	    "1700000000" }, "suppressed", "", "550 5.1.1 <r@x.example>: "
-	    "Recipient address is on the suppression list (reason COMPLAINT, "
+	    "1700000000" }, "suppressed", "", "550 5.1.1 "
+	    "Address is on the suppression list (reason COMPLAINT, "
 	    "since 2023-11-14T22:13:20Z)" },
 	{ "suppressed: no time", { SCHEMA_SUPPRESSED, "BOUNCE", "0" },
-	    "suppressed", "", "550 5.1.1 <r@x.example>: Recipient address is "
-	    "on the suppression list (reason BOUNCE, since "
+	    "suppressed", "", "550 5.1.1 Address is on the "
+	    "suppression list (reason BOUNCE, since "
 	    "1970-01-01T00:00:00Z)" },
 	{ "suppressed: bad time", { SCHEMA_SUPPRESSED, "BOUNCE", "yesterday" },
-	    "suppressed", "", "550 5.1.1 <r@x.example>: Recipient address is "
-	    "on the suppression list (reason BOUNCE, since "
+	    "suppressed", "", "550 5.1.1 Address is on the "
+	    "suppression list (reason BOUNCE, since "
 	    "1970-01-01T00:00:00Z)" },
 	{ "suppressed: control characters in the reason", { SCHEMA_SUPPRESSED,
-	    "BOUNCE\r\n", "0" }, "suppressed", "", "550 5.1.1 <r@x.example>: "
-	    "Recipient address is on the suppression list (reason BOUNCE??, "
+	    "BOUNCE\r\n", "0" }, "suppressed", "", "550 5.1.1 "
+	    "Address is on the suppression list (reason BOUNCE??, "
 	    "since 1970-01-01T00:00:00Z)" },
 	{ "too many recipients", { SCHEMA_TOO_MANY_RECIPIENTS, "50", "" },
 	    "too-many-recipients", "", "452 4.5.3 Too many recipients" },
@@ -327,13 +336,14 @@ START_TEST(test_result_region)
 }
 END_TEST
 
-/* With sender_identity = envelope the sender pause names the address. */
+/* With sender_identity = envelope the quota identity is the envelope
+   sender, so the "user" pause names the address. */
 START_TEST(test_result_pause_envelope)
 {
 	struct config		*cf = config_defaults();
 	struct request		 req;
 	struct decision		 d;
-	struct schema_result	 r = { SCHEMA_PAUSED, "sender", "bounces" };
+	struct schema_result	 r = { SCHEMA_PAUSED, "user", "bounces" };
 
 	cf->policyd_sender_identity = SENDER_IDENTITY_ENVELOPE;
 	decide_prepare(cf, &req, &d);
@@ -341,6 +351,8 @@ START_TEST(test_result_pause_envelope)
 	EXPECT_STR("decide_result", "paused sender, identity envelope",
 	    d.action, "454 4.7.0 Sending paused for sender a@b.example: "
 	    "bounces");
+	EXPECT_STR("decide_result (level)", "paused sender, identity envelope",
+	    d.level, "sender");
 	request_free(&req);
 	config_free(&cf);
 }

@@ -261,6 +261,122 @@ START_TEST(test_parse_values)
 }
 END_TEST
 
+/* The attributes the decisions read are indexed while parsing; a lookup
+   must give the same answer as a search of every line: the last value of
+   a repeated attribute, NULL when absent, and names that only look like
+   known ones (same first letters, longer, shorter) found as themselves. */
+START_TEST(test_get_known)
+{
+	static const char text[] =
+		"sender=first@example.org\n"
+		"request=smtpd_access_policy\n"
+		"recipient=r1@example.net\n"
+		"sasl_username=alice\n"
+		"sender=second@example.org\n"
+		"senders=s\n"
+		"sende=x\n"
+		"sasl_sender=ss@example.org\n"
+		"recipient_count=3\n"
+		"recipient=r2@example.net\n"
+		"rq=short\n"
+		"r=one letter\n"
+		"requests=n\n"
+		"protocol_name=ESMTP\n"
+		"protocol_state=RCPT\n"
+		"client_name=c.example.org\n"
+		"client_address=192.0.2.10\n"
+		"instance=I1\n"
+		"instance=I2\n"
+		"queue=q\n"
+		"queue_id=\n"
+		"sender=\n"
+		"\n";
+	static const struct {
+		const char	*attr;
+		const char	*want;
+	} cases[] = {
+		{ "sender", "" },	/* third sender= line, empty */
+		{ "request", "smtpd_access_policy" },
+		{ "recipient", "r2@example.net" },
+		{ "sasl_username", "alice" },
+		{ "senders", "s" },
+		{ "sende", "x" },
+		{ "sasl_sender", "ss@example.org" },
+		{ "recipient_count", "3" },
+		{ "rq", "short" },
+		{ "r", "one letter" },
+		{ "requests", "n" },
+		{ "protocol_name", "ESMTP" },
+		{ "protocol_state", "RCPT" },
+		{ "client_name", "c.example.org" },
+		{ "client_address", "192.0.2.10" },
+		{ "instance", "I2" },
+		{ "queue", "q" },
+		{ "queue_id", "" },
+		{ "s", NULL },
+		{ "", NULL },
+		{ "re", NULL },
+		{ "sasl", NULL },
+		{ "client", NULL },
+		{ "size", NULL },
+		{ "Sender", NULL },
+	};
+	struct request	req;
+
+	unit_request(&req, text);
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "known index: %s", cases[i].attr);
+		EXPECT_STR("request_get", what, request_get(&req,
+		    cases[i].attr), cases[i].want);
+	}
+	request_free(&req);
+}
+END_TEST
+
+/* Two sender= lines: the last one counts, as for any other attribute; a
+   known attribute that is not sent is absent even when others are. */
+START_TEST(test_get_known_repeated)
+{
+	static const struct {
+		const char	*name;
+		const char	*data;
+		const char	*attr;
+		const char	*want;
+	} cases[] = {
+		{ "two senders", "sender=a@example.org\n"
+		    "sender=b@example.org\n\n", "sender", "b@example.org" },
+		{ "sender, then empty sender", "sender=a@example.org\n"
+		    "sender=\n\n", "sender", "" },
+		{ "empty sender, then sender", "sender=\n"
+		    "sender=a@example.org\n\n", "sender", "a@example.org" },
+		{ "two SASL users", "sasl_username=a\nx=1\n"
+		    "sasl_username=b\n\n", "sasl_username", "b" },
+		{ "two states", "protocol_state=RCPT\n"
+		    "protocol_state=DATA\n\n", "protocol_state", "DATA" },
+		{ "two queue ids", "queue_id=A\nqueue_id=B\n\n", "queue_id",
+		    "B" },
+		{ "known absent", "sender=a@example.org\n\n", "recipient",
+		    NULL },
+		{ "unknown repeated", "x_attr=1\nsender=s\nx_attr=2\n\n",
+		    "x_attr", "2" },
+	};
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct request req;
+
+		unit_request(&req, cases[i].data);
+		EXPECT_STR("request_get", cases[i].name,
+		    request_get(&req, cases[i].attr), cases[i].want);
+		EXPECT_STR("request_str", cases[i].name,
+		    request_str(&req, cases[i].attr),
+		    cases[i].want != NULL ? cases[i].want : "");
+		request_free(&req);
+	}
+}
+END_TEST
+
 /* n lines "aN=v" and the empty line. */
 static char *
 parse_many(size_t n, size_t *len_out)
@@ -319,6 +435,18 @@ START_TEST(test_parse_reuse)
 	    request_get(&req, "a"), NULL);
 	EXPECT_STR("request_get", "reuse: new attribute",
 	    request_get(&req, "c"), "3");
+	/* ...and a known attribute of the previous request is gone too. */
+	EXPECT_INT("request_parse", "reuse: first known", request_parse(&req,
+	    "sender=a@example.org\nrecipient=r@x.example\n\n", 44, err,
+	    sizeof(err)), 0);
+	EXPECT_STR("request_get", "reuse: first known",
+	    request_get(&req, "sender"), "a@example.org");
+	EXPECT_INT("request_parse", "reuse: known", request_parse(&req,
+	    "recipient=q@x.example\n\n", 23, err, sizeof(err)), 0);
+	EXPECT_STR("request_get", "reuse: old known attribute gone",
+	    request_get(&req, "sender"), NULL);
+	EXPECT_STR("request_get", "reuse: new known attribute",
+	    request_get(&req, "recipient"), "q@x.example");
 	request_free(&req);
 	EXPECT_INT("request_free", "no attributes after free", req.nattrs, 0);
 	EXPECT_STR("request_get", "after free", request_get(&req, "c"), NULL);
@@ -348,6 +476,8 @@ request_suite(void)
 	tcase_add_test(tc, test_frame_limits);
 	tcase_add_loop_test(tc, test_parse_cases, 0, (int)NELEM(parse_cases));
 	tcase_add_test(tc, test_parse_values);
+	tcase_add_test(tc, test_get_known);
+	tcase_add_test(tc, test_get_known_repeated);
 	tcase_add_test(tc, test_parse_max_attrs);
 	tcase_add_test(tc, test_parse_reuse);
 	suite_add_tcase(s, tc);

@@ -254,9 +254,11 @@ START_TEST(test_check_argv_default)
 		/* 12-20 max_24h, max_rate, burst of sender, domain, account */
 		"-1", "-1", "0",
 		"-1", "-1", "0",
-		"50000", "14.000000", "0",
-		/* 21 count_daily, 22 recipient count TTL */
-		"1", "3600",
+		/* (max_rate in millionths of a message per second) */
+		"50000", "14000000", "0",
+		/* 21 count_daily, 22 recipient count TTL, 23 the name that
+		   stands for a key that does not apply */
+		"1", "3600", "sesgate:none",
 	};
 	struct config		*cf = config_defaults();
 	struct schema_check	 in = {
@@ -286,12 +288,12 @@ START_TEST(test_check_argv_variants)
 		"14",
 		"x:pause:account",
 		"x:pause:sender:carol@example.org",
-		"",			/* envelope sender is the identity */
+		"x:none",		/* envelope sender is the identity */
 		"x:pause:domain:example.org",
 		"x:identities",
 		"x:suppression:ae8d942c626be48b0249875ca2e372dc"
 		    "3ea45fe46e38cc7747906329f4e01f1d",
-		"",			/* no message instance */
+		"x:none",		/* no message instance */
 		"x:stats",
 		"x:limits:sender:carol@example.org",
 		"x:limits:domain:example.org",
@@ -302,10 +304,10 @@ START_TEST(test_check_argv_variants)
 		"check", "carol@example.org", "example.org",
 		"bob@example.net", "example.net",
 		"0", "1", "10", "10000", "1000", "10",
-		"500", "0.500000", "2",
-		"-1", "3.000000", "0",
-		"200", "1.000000", "0",		/* sandbox, not account */
-		"0", "3600",
+		"500", "500000", "2",
+		"-1", "3000000", "0",
+		"200", "1000000", "0",		/* sandbox, not account */
+		"0", "3600", "x:none",
 	};
 	struct config		*cf = config_defaults();
 	struct schema_check	 in = {
@@ -331,28 +333,120 @@ START_TEST(test_check_argv_variants)
 }
 END_TEST
 
-/* A bounce (null sender) from an internal host: nothing to look up for
-   the envelope sender or its domain. */
+/* A bounce (null sender) from an internal host: no envelope sender pause
+   and no sender domain pause to look up, and the domain level's limits
+   and usage are kept under "<>", which no domain can be. */
 START_TEST(test_check_argv_null_sender)
 {
+	static const char *const want[] = {
+		"14",
+		"sesgate:pause:account",
+		"sesgate:pause:sender:<>",
+		"sesgate:none",		/* no envelope sender */
+		"sesgate:none",		/* no sender domain */
+		"sesgate:identities",
+		"sesgate:suppression:bob@example.net",
+		"sesgate:none",		/* no message instance */
+		"sesgate:stats",
+		"sesgate:limits:sender:<>",
+		"sesgate:limits:domain:<>",
+		"sesgate:limits:account",
+		"sesgate:usage:sender:<>",
+		"sesgate:usage:domain:<>",
+		"sesgate:usage:account",
+		"check", "", "", "bob@example.net", "example.net",
+		"1", "0", "50", "86400000", "60000", "1440",
+		"-1", "-1", "0",
+		"-1", "-1", "0",
+		"50000", "14000000", "0",
+		"1", "3600", "sesgate:none",
+	};
 	struct config		*cf = config_defaults();
 	struct schema_check	 in = { "", "<>", "bob@example.net", "", true };
 	struct schema_argv	 a;
 
 	EXPECT_INT("schema_check_argv", "null sender", schema_check_argv(cf,
 	    &in, &a), 0);
-	ck_assert_int_ge(a.argc, 20);
-	EXPECT_STR("schema_check_argv", "null sender: argv[2]", a.argv[2],
-	    "sesgate:pause:sender:<>");
-	EXPECT_STR("schema_check_argv", "null sender: argv[3]", a.argv[3], "");
-	EXPECT_STR("schema_check_argv", "null sender: argv[4]", a.argv[4], "");
-	EXPECT_STR("schema_check_argv", "null sender: argv[15]", a.argv[15],
-	    "check");
-	EXPECT_STR("schema_check_argv", "null sender: argv[16]", a.argv[16],
-	    "");
-	EXPECT_STR("schema_check_argv", "null sender: argv[17]", a.argv[17],
-	    "");
+	argv_expect("null sender", &a, want, NELEM(want));
 	config_free(&cf);
+}
+END_TEST
+
+/* A SASL user sending a bounce: the user's pause and quota, the null
+   sender's domain level "<>". */
+START_TEST(test_check_argv_null_sender_sasl)
+{
+	struct config		*cf = config_defaults();
+	struct schema_check	 in = { "", "alice", "bob@example.net", "Q1",
+				    true };
+	struct schema_argv	 a;
+
+	EXPECT_INT("schema_check_argv", "null sender, SASL user",
+	    schema_check_argv(cf, &in, &a), 0);
+	EXPECT_INT("schema_check_argv (argc)", "null sender, SASL user",
+	    a.argc, 38);
+	EXPECT_STR("schema_check_argv", "null sender, SASL user: argv[2]",
+	    a.argv[2], "sesgate:pause:sender:alice");
+	EXPECT_STR("schema_check_argv", "null sender, SASL user: argv[3]",
+	    a.argv[3], "sesgate:none");
+	EXPECT_STR("schema_check_argv", "null sender, SASL user: argv[4]",
+	    a.argv[4], "sesgate:none");
+	EXPECT_STR("schema_check_argv", "null sender, SASL user: argv[7]",
+	    a.argv[7], "sesgate:msg:Q1");
+	EXPECT_STR("schema_check_argv", "null sender, SASL user: argv[9]",
+	    a.argv[9], "sesgate:limits:sender:alice");
+	EXPECT_STR("schema_check_argv", "null sender, SASL user: argv[10]",
+	    a.argv[10], "sesgate:limits:domain:<>");
+	EXPECT_STR("schema_check_argv", "null sender, SASL user: argv[13]",
+	    a.argv[13], "sesgate:usage:domain:<>");
+	config_free(&cf);
+}
+END_TEST
+
+/* max_rate goes to the script as an integer count of millionths of a
+   message per second (ARGV 13, 16, 19 = argv 27, 30, 33). */
+START_TEST(test_check_argv_rates)
+{
+	static const struct {
+		const char	*name;
+		double		 rate;
+		const char	*want;
+	} cases[] = {
+		{ "14", 14, "14000000" },
+		{ "0.5", 0.5, "500000" },
+		{ "0.1", 0.1, "100000" },
+		{ "1.5", 1.5, "1500000" },
+		{ "0.000001", 0.000001, "1" },
+		{ "one in a day", 1.0 / 86400, "12" },
+		{ "0", 0, "0" },
+		{ "1000", 1000, "1000000000" },
+		{ "unlimited", CONFIG_UNLIMITED, "-1" },
+	};
+	struct schema_check	in = { "a@example.com", "a@example.com",
+				    "b@example.net", "", true };
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct config		*cf = config_defaults();
+		struct schema_argv	 a;
+		char			 what[128];
+
+		cf->policyd_sender.max_rate = cases[i].rate;
+		cf->policyd_domain.max_rate = cases[i].rate;
+		cf->policyd_account.max_rate = cases[i].rate;
+		EXPECT_INT("schema_check_argv", cases[i].name,
+		    schema_check_argv(cf, &in, &a), 0);
+		ck_assert_int_eq(a.argc, 38);
+		snprintf(what, sizeof(what), "rate %s: sender", cases[i].name);
+		EXPECT_STR("schema_check_argv", what, a.argv[27],
+		    cases[i].want);
+		snprintf(what, sizeof(what), "rate %s: domain", cases[i].name);
+		EXPECT_STR("schema_check_argv", what, a.argv[30],
+		    cases[i].want);
+		snprintf(what, sizeof(what), "rate %s: account", cases[i].name);
+		EXPECT_STR("schema_check_argv", what, a.argv[33],
+		    cases[i].want);
+		config_free(&cf);
+	}
 }
 END_TEST
 
@@ -481,6 +575,8 @@ schema_suite(void)
 	tcase_add_test(tc, test_check_argv_default);
 	tcase_add_test(tc, test_check_argv_variants);
 	tcase_add_test(tc, test_check_argv_null_sender);
+	tcase_add_test(tc, test_check_argv_null_sender_sasl);
+	tcase_add_test(tc, test_check_argv_rates);
 	tcase_add_test(tc, test_check_argv_too_long);
 	tcase_add_test(tc, test_argv_builder);
 	tcase_add_loop_test(tc, test_result_cases, 0, (int)NELEM(result_cases));
