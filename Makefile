@@ -40,7 +40,8 @@ CFLAGS		+= $(PKG_CFLAGS)
 
 LIB_SRC		 = lib/mem.c lib/log.c lib/str.c lib/buf.c lib/addr.c \
 		   lib/cidr.c lib/redisurl.c lib/config.c lib/schema.c \
-		   lib/store.c lib/storeev.c lib/admin.c
+		   lib/store.c lib/storeev.c lib/admin.c \
+		   lib/suppression.c
 POLICYD_SRC	 = policyd/request.c policyd/decide.c policyd/server.c \
 		   policyd/main.c
 CTL_SRC		 = ctl/sesgatectl.c ctl/cmd_suppression.c ctl/cmd_identity.c \

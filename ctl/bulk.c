@@ -210,9 +210,9 @@ bulk_json_string(const char **pp, struct buf *b, char *errbuf,
 				if (p[1] != '\\' || p[2] != 'u' ||
 				    bulk_hex4(p + 3, &lo) < 0 ||
 				    lo < 0xdc00 || lo > 0xdfff) {
-					snprintf(errbuf, errlen, "high surrogate "
-					    "without its low half in \\u "
-					    "escape");
+					snprintf(errbuf, errlen, "high "
+					    "surrogate without its low half "
+					    "in \\u escape");
 					return -1;
 				}
 				p += 6;

@@ -35,8 +35,8 @@ cmd_identity_change(struct ctl *c, int argc, char **argv, bool add)
 	} else if (rc == 1) {
 		printf("%s %s\n", add ? "verified:" : "removed:", norm);
 	} else {
-		printf("%s %s\n", add ? "already verified:" : "was not verified:",
-		    norm);
+		printf("%s %s\n", add ? "already verified:" :
+		    "was not verified:", norm);
 	}
 	return EX_OK;
 }

@@ -16,6 +16,7 @@
 #include "ctl.h"
 #include "mem.h"
 #include "str.h"
+#include "suppression.h"
 
 /* The name of the entry's first column: a hash in privacy mode. */
 static const char *
@@ -26,7 +27,7 @@ cmd_supp_idname(struct ctl *c)
 }
 
 static int
-cmd_supp_record(const struct admin_suppression *e, void *arg)
+cmd_supp_record(const struct suppression_entry *e, void *arg)
 {
 	struct ctl	*c = arg;
 	char		 t[32], x[32];
@@ -73,14 +74,14 @@ cmd_suppression_list(struct ctl *c, int argc, char **argv)
 		{ "reason", &reason }, { "since", &since },
 		{ "until", &until }, { NULL, NULL }
 	};
-	struct admin_suppression_filter f = { NULL, 0, 0 };
+	struct suppression_filter f = { NULL, 0, 0 };
 	char			*pos[1], err[512];
 	size_t			 stale;
 	int			 npos, rc;
 
 	if ((rc = ctl_getopts(c, argc, argv, opts, pos, 0, &npos)) != 0)
 		return rc;
-	if (reason != NULL && !admin_reason_parse(reason, &f.reason))
+	if (reason != NULL && !suppression_reason_parse(reason, &f.reason))
 		return ctl_error(EX_DATAERR, "--reason \"%s\": want BOUNCE or "
 		    "COMPLAINT", reason);
 	if (since != NULL && ctl_parse_date(since, &f.since) < 0)
@@ -91,7 +92,7 @@ cmd_suppression_list(struct ctl *c, int argc, char **argv)
 		return ctl_error(EX_DATAERR, "--until \"%s\": want a date such "
 		    "as 2026-01-31 or 2026-01-31T12:00:00Z, or unix seconds",
 		    until);
-	rc = admin_suppression_list(ctl_store(c), &f, cmd_supp_record, c,
+	rc = suppression_list(ctl_store(c), &f, cmd_supp_record, c,
 	    &stale, err, sizeof(err));
 	if (rc < 0)
 		return ctl_fail(c, rc, err);
@@ -101,14 +102,13 @@ cmd_suppression_list(struct ctl *c, int argc, char **argv)
 int
 cmd_suppression_get(struct ctl *c, int argc, char **argv)
 {
-	struct admin_suppression e;
+	struct suppression_entry e;
 	char			 err[512], t[32];
 	int			 rc;
 
 	if (argc != 1)
 		return ctl_usage_error(c, "name one address");
-	rc = admin_suppression_get(ctl_store(c), argv[0], &e, err,
-	    sizeof(err));
+	rc = suppression_get(ctl_store(c), argv[0], &e, err, sizeof(err));
 	if (rc < 0)
 		return ctl_fail(c, rc, err);
 	if (rc == 0)
@@ -146,7 +146,7 @@ cmd_suppression_get(struct ctl *c, int argc, char **argv)
 			putchar('\n');
 		}
 	}
-	admin_suppression_clear(&e);
+	suppression_entry_clear(&e);
 	return EX_OK;
 }
 
@@ -173,7 +173,7 @@ cmd_suppression_add(struct ctl *c, int argc, char **argv)
 	const struct ctl_opt	 opts[] = {
 		{ "expires", &expires }, { NULL, NULL }
 	};
-	struct admin_suppress_in in;
+	struct suppression_in in;
 	const char		*reason;
 	char			*pos[2], err[512], member[ADDR_BUFSZ];
 	int			 npos, rc;
@@ -190,11 +190,11 @@ cmd_suppression_add(struct ctl *c, int argc, char **argv)
 		return ctl_error(EX_DATAERR, "--expires \"%s\": want a "
 		    "duration such as 30d or a date such as 2026-01-31",
 		    expires);
-	if ((rc = admin_suppress(ctl_store(c), &in, err, sizeof(err))) < 0)
+	if ((rc = suppression_add(ctl_store(c), &in, err, sizeof(err))) < 0)
 		return ctl_fail(c, rc, err);
-	(void)admin_reason_parse(pos[1], &reason);
-	(void)admin_suppression_member(ctl_store(c), pos[0], member,
-	    sizeof(member), err, sizeof(err));
+	(void)suppression_reason_parse(pos[1], &reason);
+	(void)suppression_member(ctl_store(c), pos[0], member, sizeof(member),
+	    err, sizeof(err));
 	if (output_is_json(c->out)) {
 		output_begin(c->out);
 		output_str(c->out, cmd_supp_idname(c), member);
@@ -215,11 +215,11 @@ cmd_suppression_remove(struct ctl *c, int argc, char **argv)
 
 	if (argc != 1)
 		return ctl_usage_error(c, "name one address");
-	if ((rc = admin_unsuppress(ctl_store(c), argv[0], err,
+	if ((rc = suppression_remove(ctl_store(c), argv[0], err,
 	    sizeof(err))) < 0)
 		return ctl_fail(c, rc, err);
-	(void)admin_suppression_member(ctl_store(c), argv[0], member,
-	    sizeof(member), err, sizeof(err));
+	(void)suppression_member(ctl_store(c), argv[0], member, sizeof(member),
+	    err, sizeof(err));
 	if (output_is_json(c->out)) {
 		output_begin(c->out);
 		output_str(c->out, cmd_supp_idname(c), member);
@@ -273,7 +273,7 @@ cmd_suppression_import(struct ctl *c, int argc, char **argv)
 	}
 	(void)ctl_store(c);
 	while ((len = getline(&line, &cap, fp)) >= 0) {
-		struct admin_suppress_in in;
+		struct suppression_in in;
 		char	*p = line, *addr = NULL, *reason = NULL;
 		int	 rc;
 
@@ -308,7 +308,7 @@ cmd_suppression_import(struct ctl *c, int argc, char **argv)
 		in.addr = addr;
 		in.reason = reason;
 		in.source = "import";
-		rc = admin_suppress(c->st, &in, err, sizeof(err));
+		rc = suppression_add(c->st, &in, err, sizeof(err));
 		free(addr);
 		free(reason);
 		if (rc == ADMIN_EINPUT) {
@@ -348,7 +348,7 @@ struct cmd_supp_export {
 };
 
 static int
-cmd_supp_export_one(const struct admin_suppression *e, void *arg)
+cmd_supp_export_one(const struct suppression_entry *e, void *arg)
 {
 	struct cmd_supp_export *x = arg;
 
@@ -364,7 +364,7 @@ cmd_suppression_export(struct ctl *c, int argc, char **argv)
 	const struct ctl_opt	 opts[] = {
 		{ "format", &format }, { NULL, NULL }
 	};
-	struct admin_suppression_filter f = { NULL, 0, 0 };
+	struct suppression_filter f = { NULL, 0, 0 };
 	struct cmd_supp_export	 x = { stdout, BULK_CSV, 0 };
 	char			*pos[1], err[512], tmp[4096];
 	const char		*path = NULL;
@@ -390,7 +390,7 @@ cmd_suppression_export(struct ctl *c, int argc, char **argv)
 			return ctl_error(EX_CANTCREAT, "%s: %s", tmp,
 			    strerror(errno));
 	}
-	rc = admin_suppression_list(c->st, &f, cmd_supp_export_one, &x, NULL,
+	rc = suppression_list(c->st, &f, cmd_supp_export_one, &x, NULL,
 	    err, sizeof(err));
 	if (fflush(x.fp) != 0 || ferror(x.fp))
 		rc = 1;

@@ -41,8 +41,9 @@ const struct config *ctl_config(struct ctl *c);
 /* The store; on failure prints why (with the URL, password hidden) and
    exits EX_UNAVAILABLE. */
 struct store	*ctl_store(struct ctl *c);
-/* Report an admin_* failure (rc -1 or ADMIN_EINPUT) and return the exit
-   code: EX_TEMPFAIL for Redis, EX_DATAERR for bad input. */
+/* Report an admin_* or suppression_* failure (rc -1 or ADMIN_EINPUT)
+   and return the exit code: EX_TEMPFAIL for Redis, EX_DATAERR for bad
+   input. */
 int		 ctl_fail(struct ctl *c, int rc, const char *errbuf);
 /* Print "sesgatectl: <message>" and the command's usage on stderr;
    returns EX_USAGE. */

@@ -21,7 +21,7 @@ struct output {
 	bool			 json;
 	bool			 open;
 	struct buf		 line;		/* JSON record being built */
-	size_t			 nfields;	/* fields in the current record */
+	size_t			 nfields;	/* fields in this record */
 	struct output_cell	*cells;		/* table: every cell */
 	size_t			 ncells, capcells;
 	size_t			 ncols;		/* from the first record */

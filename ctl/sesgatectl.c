@@ -447,7 +447,8 @@ main(int argc, char **argv)
 		if (nrest == 0)
 			status = ctl_error(EX_USAGE, "name a command");
 		else
-			status = ctl_error(EX_USAGE, "unknown command \"%s%s%s\"",
+			status = ctl_error(EX_USAGE,
+			    "unknown command \"%s%s%s\"",
 			    rest[0], nrest > 1 && group ? " " : "",
 			    nrest > 1 && group ? rest[1] : "");
 		free(rest);

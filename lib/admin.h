@@ -1,10 +1,11 @@
 /*
  * admin.h - the administrative operations on the Redis schema, as
- * sesgatectl and the feedback daemon need them: verified identities, the
- * suppression list, pauses, quota overrides, usage and counters. Built on
- * store.h and schema.h only. Every address or domain is normalised here
- * (addr.h) before a key is built from it, so no input reaches a key other
- * than its own. One struct store per thread; no state of its own.
+ * sesgatectl and the feedback daemon need them: verified identities,
+ * pauses, quota overrides, usage and counters (the suppression list is
+ * suppression.h, built on the command helpers below). Built on store.h
+ * and schema.h only. Every address or domain is normalised here (addr.h)
+ * before a key is built from it, so no input reaches a key other than
+ * its own. One struct store per thread; no state of its own.
  *
  * Results: functions return 0 (or 1/0 for "changed"/"found"), -1 when
  * Redis failed (errbuf holds the store's words), or ADMIN_EINPUT when an
@@ -17,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "log.h"
 #include "schema.h"
 #include "store.h"
 
@@ -24,6 +26,30 @@
 
 /* Longest sender ID (SASL user name or address) accepted. */
 #define ADMIN_ID_MAX	ADDR_MAX
+
+/* Input quoted in a message: control characters shown as '?', cut to a
+   sane length. The buffer lives until the end of the enclosing block. */
+#define ADMIN_QUOTE(s)	log_clean((s) != NULL ? (s) : "", (char[96]){ 0 }, 96)
+
+/* Run a command whose arguments are n C strings; the reply (free with
+   store_reply_free), or NULL with errbuf (a Redis error reply is turned
+   into NULL too). */
+struct store_reply *admin_cmd(struct store *st, char *errbuf, size_t errlen,
+	    int n, ...);
+/* Run the script with cmd; the reply, or NULL with errbuf, like
+   admin_cmd. */
+struct store_reply *admin_eval(struct store *st, const struct schema_argv *cmd,
+	    char *errbuf, size_t errlen);
+/* An integer reply's value, or -1 with errbuf for any other reply (also
+   for r NULL); frees r in every case. */
+long long admin_int_reply(struct store_reply *r, char *errbuf,
+	    size_t errlen);
+/* Build the key of kind, level and id (schema_key() with the store's
+   prefix) into out (SCHEMA_KEY_MAX). 0, or ADMIN_EINPUT with errbuf when
+   it does not fit. */
+int	admin_key(struct store *st, char *out, size_t outlen,
+	    enum schema_kind kind, enum schema_level level, const char *id,
+	    char *errbuf, size_t errlen);
 
 /* Normalise the ID of a level into out (ADDR_BUFSZ bytes): nothing for
    the account, a domain for SCHEMA_DOMAIN, and for SCHEMA_SENDER an
@@ -43,77 +69,6 @@ int	admin_identity_remove(struct store *st, const char *ident,
 int	admin_identity_list(struct store *st, char ***list_out,
 	    char *errbuf, size_t errlen);
 void	admin_strv_free(char ***vp);
-
-/* One suppression entry to write. addr is a plain address (hashed here
-   in privacy mode; there a 64-hex hash is also taken as is). reason is
-   BOUNCE or COMPLAINT (any case), source feedback, import or admin;
-   optional strings may be NULL or ""; expires 0 means never. */
-struct admin_suppress_in {
-	const char	*addr;
-	const char	*reason;
-	const char	*source;
-	long long	 time;		/* unix seconds; 0: now */
-	long long	 expires;	/* unix seconds; 0: never */
-	const char	*bounce_type;
-	const char	*bounce_subtype;
-	const char	*feedback_type;
-	const char	*diagnostic;
-	const char	*feedback_id;
-	const char	*message_id;
-};
-
-/* A stored entry; every string owned by it ("" when absent). */
-struct admin_suppression {
-	char		*member;	/* address, or its hash */
-	char		*reason;
-	char		*source;
-	long long	 time;
-	long long	 expires;	/* 0: never */
-	char		*bounce_type;
-	char		*bounce_subtype;
-	char		*feedback_type;
-	char		*diagnostic;
-	char		*feedback_id;
-	char		*message_id;
-};
-
-/* What list returns: reason NULL for both; since/until in unix seconds,
-   since inclusive, until exclusive, 0 for no bound. */
-struct admin_suppression_filter {
-	const char	*reason;
-	long long	 since;
-	long long	 until;
-};
-
-/* The member that stands for addr: its normalised form, or its hash in
-   privacy mode, into out (ADDR_BUFSZ). 0, or ADMIN_EINPUT. */
-int	admin_suppression_member(struct store *st, const char *addr,
-	    char *out, size_t outlen, char *errbuf, size_t errlen);
-/* Write one entry (replacing any earlier one) with the script op
-   "suppress". 0, -1 or ADMIN_EINPUT. */
-int	admin_suppress(struct store *st, const struct admin_suppress_in *in,
-	    char *errbuf, size_t errlen);
-/* Remove one entry with the script op "unsuppress". 1 removed, 0 there
-   was none, -1 or ADMIN_EINPUT. */
-int	admin_unsuppress(struct store *st, const char *addr, char *errbuf,
-	    size_t errlen);
-/* Read one entry into *out (free with admin_suppression_clear). 1 found,
-   0 not, -1 or ADMIN_EINPUT. */
-int	admin_suppression_get(struct store *st, const char *addr,
-	    struct admin_suppression *out, char *errbuf, size_t errlen);
-/* Call fn for every entry that matches f, oldest first; entries whose
-   hash has expired are skipped and removed from the index afterwards. fn
-   returns 0 to go on, anything else to stop (list then returns that).
-   0, -1 on a Redis failure, or fn's value. *stale_out (may be NULL) is
-   the number of stale index members removed. */
-int	admin_suppression_list(struct store *st,
-	    const struct admin_suppression_filter *f,
-	    int (*fn)(const struct admin_suppression *, void *), void *arg,
-	    size_t *stale_out, char *errbuf, size_t errlen);
-void	admin_suppression_clear(struct admin_suppression *e);
-/* True when reason names a suppression reason; *canon_out gets the
-   stored spelling ("BOUNCE"/"COMPLAINT"). */
-bool	admin_reason_parse(const char *reason, const char **canon_out);
 
 /* Pauses. set: 0, -1 or ADMIN_EINPUT (ttl_ms 0: until resumed). clear: 1
    removed, 0 none, -1, ADMIN_EINPUT. */
