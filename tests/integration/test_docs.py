@@ -220,9 +220,14 @@ def test_redis_man_page_documents_every_key():
                                       if not p.endswith(":") else
                                       re.escape(p), text))
     assert missing == [], "key names missing from man/sesgate-redis.7"
-    # ... and names no kind of key the code does not have.
+    # ... and names no kind of key the code does not have, the
+    # placeholder schema_check_argv() gives for a key that does not apply
+    # aside.
+    src = read("lib", "schema.c")
+    assert 'memcpy(none + plen, "none", sizeof("none"))' in src
+    assert "sesgate:none" in text
     used = set(re.findall(r"sesgate:(\w+)", text))
-    assert sorted(used - set(kinds.values())) == []
+    assert sorted(used - set(kinds.values()) - {"none"}) == []
 
 
 def test_redis_man_page_window_arithmetic():
@@ -233,7 +238,13 @@ def test_redis_man_page_window_arithmetic():
     n = (window + bucket - 1) // bucket
     assert "60 seconds for a 24-hour window" in text and bucket == 60000
     assert f"{n} for 24 hours" in text
-    assert f"20 + 4xN bytes: {20 + 4 * n:,} bytes" in text
+    assert f"28 + 4xN bytes: {28 + 4 * n:,} bytes" in text
+    # The layout the page gives is the script's.
+    lua = read("lib", "sesgate.lua")
+    for field in ["i64 #0", "i64 #1", "i64 #2", "u32 #6", "u32 #7+i"]:
+        assert field in lua, field
+        assert re.search(r"\s*".join(map(re.escape, field)), text), field
+    assert "u32 #4" not in text and "u32 #5" not in text
     src = read("lib", "schema.c")
     assert "(window_ms + 1439) / 1440" in src and "b < 1000" in src
 
@@ -318,8 +329,8 @@ def test_redis_man_page_examples_work(redis_server, policyd_factory):
                             withscores=True) == [("bob@example.net", t)]
             since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
             assert ask("Bob@Example.NET") == (
-                "550 5.1.1 <bob@example.net>: Recipient address is on the "
-                f"suppression list (reason BOUNCE, since {since})")
+                "550 5.1.1 Address is on the suppression list (reason "
+                f"BOUNCE, since {since})")
         elif op == "ZREM":
             assert not r.exists("sesgate:suppression:bob@example.net")
             assert r.zcard("sesgate:suppressed") == 0
@@ -339,7 +350,7 @@ def test_redis_man_page_examples_work(redis_server, policyd_factory):
         elif op == "HDEL":
             assert r.hgetall(key) == {"max_rate": "2"}
         elif op == "BITFIELD_RO":
-            # The documented total at u32 #4: the recipients accepted
+            # The documented total at u32 #6: the recipients accepted
             # for alice above; the refused ones are not counted.
             assert len(accepted) == 3
             assert out.split() == [str(len(accepted))], out
@@ -378,8 +389,8 @@ def test_privacy_mode_recipe(redis_server, policyd_factory):
     c = p.connect()
     assert c.ask(sender="a@b.example", recipient="<ALICE@example.com>",
                  sasl_username="u") == (
-        "550 5.1.1 <alice@example.com>: Recipient address is on the "
-        "suppression list (reason COMPLAINT, since 1970-01-01T00:00:00Z)")
+        "550 5.1.1 Address is on the suppression list (reason COMPLAINT, "
+        "since 1970-01-01T00:00:00Z)")
     c.close()
 
 
@@ -394,6 +405,8 @@ def test_install_acl_user_is_enough(redis_server, policyd_factory):
     """The Redis ACL user INSTALL recommends can run every decision."""
     args = install_acl_line()
     assert args[0] == "sesgate" and "~sesgate:*" in args
+    # The prefix pattern alone: no other key pattern is needed.
+    assert [a for a in args if a.startswith("~")] == ["~sesgate:*"]
     redis_server.cli("ACL", "SETUSER", *args)
     pw = next(a[1:] for a in args if a.startswith(">"))
     r = redis_server.client()
@@ -414,13 +427,51 @@ def test_install_acl_user_is_enough(redis_server, policyd_factory):
     c = p.connect()
     assert c.ask(sender="a@example.com", recipient="x@example.net",
                  sasl_username="a", instance="i1") == "DUNNO"
-    # No SASL user and no instance: the script gets empty key names.
+    # No SASL user and no instance: the script gets the placeholder
+    # sesgate:none for the keys that do not apply.
     assert c.ask(sender="a@example.com", recipient="y@example.net",
                  client_address="127.0.0.1") == "DUNNO"
     assert c.ask(sender="a@example.com", recipient="s@example.net",
                  sasl_username="a", instance="i1").startswith("550 5.1.1 ")
+    # The null sender: no domain to pause, counted under the domain <>.
+    assert c.ask(sender="", recipient="z@example.net",
+                 client_address="127.0.0.1") == "DUNNO"
     c.close()
     assert "store-error" not in p.logtext()
+    assert r.exists("sesgate:usage:domain:<>")
+    assert not r.exists("sesgate:none")
+
+
+def test_pause_replies_as_documented(redis_server, policyd_factory):
+    """Each pause key of sesgate-redis(7) gives the reply of
+    sesgate-policyd(8) that names it."""
+    text = troff_text(read("man", "sesgate-policyd.8"))
+    for form in ["for this account: reason", "for sender id: reason",
+                 "for sender sender: reason", "for domain domain: reason"]:
+        assert "454 4.7.0 Sending paused " + form in text, form
+    r = redis_server.client()
+    p = policyd_factory(policyd={"verify_sender": "no"})
+    c = p.connect()
+
+    def ask():
+        return c.ask(sender="Bob@Example.COM", recipient="x@example.net",
+                     sasl_username="alice")
+
+    pre = "454 4.7.0 Sending paused for "
+    r.set("sesgate:pause:domain:example.com", "d")
+    assert ask() == pre + "domain example.com: d"
+    r.set("sesgate:pause:sender:bob@example.com", "")
+    assert ask() == pre + "sender bob@example.com: paused by the administrator"
+    r.set("sesgate:pause:sender:alice", "u")
+    assert ask() == pre + "sender alice: u"
+    r.set("sesgate:pause:account", "a")
+    assert ask() == pre + "this account: a"
+    r.delete("sesgate:pause:account", "sesgate:pause:sender:alice",
+             "sesgate:pause:sender:bob@example.com",
+             "sesgate:pause:domain:example.com")
+    assert ask() == "DUNNO"
+    c.close()
+    assert " decision=paused level=sender " in p.logtext()
 
 
 # -- sesgate-policyd(8) ----------------------------------------------------
