@@ -21,16 +21,16 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "buf.h"
 #include "decide.h"
 #include "log.h"
 #include "mem.h"
 #include "request.h"
 #include "server.h"
+#include "store.h"
 #include "storeev.h"
 #include "str.h"
 
@@ -59,7 +59,11 @@ struct pend {
 struct conn {
 	struct conn		*prev, *next;
 	struct server		*srv;
-	struct bufferevent	*bev;
+	evutil_socket_t		 fd;
+	struct event		*ev_read, *ev_write, *ev_idle;
+	struct buf		 in, out;	/* bytes read, bytes to send */
+	size_t			 in_off, out_off;	/* consumed, sent */
+	struct timeval		 last_active;
 	struct pend		*head, *tail;	/* requests, oldest first */
 	struct pend		*spare;		/* one kept for reuse */
 	size_t			 inflight;
@@ -88,7 +92,6 @@ struct server {
 	struct event		*sig_hup, *sig_term, *sig_int, *stop_timer;
 };
 
-static void conn_read(struct bufferevent *bev, void *arg);
 
 static struct cfref *
 cfref_new(struct config *cf)
@@ -138,7 +141,12 @@ conn_free(struct conn *c)
 		request_free(&c->spare->req);
 		free(c->spare);
 	}
-	bufferevent_free(c->bev);
+	event_free(c->ev_read);
+	event_free(c->ev_write);
+	event_free(c->ev_idle);
+	evutil_closesocket(c->fd);
+	buf_free(&c->in);
+	buf_free(&c->out);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -150,25 +158,58 @@ conn_free(struct conn *c)
 	server_maybe_exit(srv);
 }
 
+static size_t
+conn_out_pending(const struct conn *c)
+{
+	return c->out.len - c->out_off;
+}
+
+/* Stop reading a client that pipelines too far ahead or does not read
+   its replies; start again when it caught up. */
 static void
 conn_update_reading(struct conn *c)
 {
 	bool stop = c->inflight >= CONN_MAX_INFLIGHT ||
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) >
-	    CONN_MAX_OUTPUT;
+	    conn_out_pending(c) > CONN_MAX_OUTPUT;
 
 	if (stop && !c->stop_reading) {
-		bufferevent_disable(c->bev, EV_READ);
+		event_del(c->ev_read);
 	} else if (!stop && c->stop_reading && !c->eof) {
-		bufferevent_enable(c->bev, EV_READ);
+		event_add(c->ev_read, NULL);
 		/* Requests already read but left waiting raise no new read
-		   event: ask for one. */
-		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-			bufferevent_trigger(c->bev, EV_READ,
-			    BEV_TRIG_IGNORE_WATERMARKS |
-			    BEV_TRIG_DEFER_CALLBACKS);
+		   event: run the reader for them. */
+		if (c->in.len > c->in_off)
+			event_active(c->ev_read, EV_READ, 0);
 	}
 	c->stop_reading = stop;
+}
+
+/* Send what is queued, now: most replies go out in this one write(), with
+   no wait for the socket to be reported writable. The rest waits for
+   ev_write. */
+static void
+conn_send(struct conn *c)
+{
+	while (conn_out_pending(c) > 0) {
+		ssize_t n = send(c->fd, c->out.data + c->out_off,
+		    conn_out_pending(c), MSG_NOSIGNAL);
+
+		if (n > 0) {
+			c->out_off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			event_add(c->ev_write, NULL);
+			return;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		c->eof = true;		/* the client went away */
+		break;
+	}
+	buf_reset(&c->out);
+	c->out_off = 0;
+	event_del(c->ev_write);
 }
 
 static void
@@ -192,12 +233,10 @@ pend_log(const struct pend *p)
 }
 
 /* Write the replies that are ready, oldest first; stop at the first
-   request still waiting for Redis. */
+   request still waiting for Redis. May free c. */
 static void
 conn_flush(struct conn *c)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-
 	while (c->head != NULL && c->head->done) {
 		struct pend *p = c->head;
 
@@ -205,8 +244,11 @@ conn_flush(struct conn *c)
 		if (c->head == NULL)
 			c->tail = NULL;
 		c->inflight--;
-		if (!c->eof)
-			evbuffer_add_printf(out, "action=%s\n\n", p->d.action);
+		if (!c->eof) {
+			buf_append(&c->out, "action=", 7);
+			buf_puts(&c->out, p->d.action);
+			buf_append(&c->out, "\n\n", 2);
+		}
 		cfref_release(&p->cfr);
 		if (c->spare == NULL) {
 			c->spare = p;
@@ -215,14 +257,16 @@ conn_flush(struct conn *c)
 			free(p);
 		}
 	}
+	if (!c->eof)
+		conn_send(c);
 	if (c->eof && c->head == NULL) {
 		conn_free(c);
 		return;
 	}
 	if (c->srv->stopping && c->head == NULL) {
 		/* Let the replies reach the client, then close. */
-		bufferevent_disable(c->bev, EV_READ);
-		if (evbuffer_get_length(out) == 0)
+		event_del(c->ev_read);
+		if (conn_out_pending(c) == 0)
 			conn_free(c);
 		return;
 	}
@@ -309,25 +353,45 @@ conn_request(struct conn *c, const char *data, size_t len)
 	storeev_check(c->srv->se, &p->args, pend_answered, p);
 }
 
+/* Take the peer's end of the connection: answer what is in flight (to
+   nobody), then free. */
 static void
-conn_read(struct bufferevent *bev, void *arg)
+conn_close(struct conn *c)
+{
+	c->eof = true;
+	event_del(c->ev_read);
+	event_del(c->ev_write);
+	conn_flush(c);
+}
+
+static void
+conn_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
-	struct evbuffer	*in = bufferevent_get_input(bev);
 	char		 clean[64];
+	bool		 closed = false;
 
+	(void)what;
+	if (c->in.len - c->in_off < REQUEST_MAX_BYTES) {
+		char	chunk[16384];
+		ssize_t	n = recv(fd, chunk, sizeof(chunk), 0);
+
+		if (n > 0) {
+			buf_append(&c->in, chunk, (size_t)n);
+			event_base_gettimeofday_cached(c->srv->base,
+			    &c->last_active);
+		} else if (n == 0 || (errno != EAGAIN &&
+		    errno != EWOULDBLOCK && errno != EINTR)) {
+			closed = true;
+		}
+	}
 	c->in_read = true;
-	while (!c->eof && c->inflight < CONN_MAX_INFLIGHT) {
-		size_t	 avail = evbuffer_get_length(in), len;
-		size_t	 look = avail < REQUEST_MAX_BYTES ? avail :
-			    REQUEST_MAX_BYTES;
-		char	*data;
-		int	 r;
+	while (!c->eof && c->inflight < CONN_MAX_INFLIGHT &&
+	    c->in.len > c->in_off) {
+		const char	*data = c->in.data + c->in_off;
+		size_t		 avail = c->in.len - c->in_off, len;
+		int		 r = request_frame(data, avail, &len);
 
-		if (avail == 0)
-			break;
-		data = (char *)evbuffer_pullup(in, (ev_ssize_t)look);
-		r = request_frame(data, look, &len);
 		if (r == 0)
 			break;
 		if (r < 0) {
@@ -335,54 +399,68 @@ conn_read(struct bufferevent *bev, void *arg)
 			    "longer than %d bytes; closing the connection",
 			    log_clean(c->peer, clean, sizeof(clean)),
 			    REQUEST_MAX_BYTES);
-			c->eof = true;
-			bufferevent_disable(bev, EV_READ | EV_WRITE);
+			closed = true;
+			c->in_off = c->in.len;
 			break;
 		}
 		conn_request(c, data, len);
-		evbuffer_drain(in, len);
+		c->in_off += len;
 	}
 	c->in_read = false;
-	conn_flush(c);
-}
-
-static void
-conn_write(struct bufferevent *bev, void *arg)
-{
-	struct conn *c = arg;
-
-	(void)bev;
-	if (c->srv->stopping && c->head == NULL) {
-		conn_free(c);
-		return;
+	if (c->in_off == c->in.len) {
+		buf_reset(&c->in);
+		c->in_off = 0;
+	} else if (c->in_off > 0) {
+		memmove(c->in.data, c->in.data + c->in_off,
+		    c->in.len - c->in_off);
+		c->in.len -= c->in_off;
+		c->in_off = 0;
 	}
-	conn_update_reading(c);
-}
-
-static void
-conn_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct conn	*c = arg;
-	char		 clean[64];
-
-	if (what & BEV_EVENT_TIMEOUT) {
-		if (c->head != NULL) {
-			bufferevent_enable(bev, EV_READ);
-			return;
-		}
-		LOG_DEBUGF(NULL, "policyd: client=%s idle; closing",
-		    log_clean(c->peer, clean, sizeof(clean)));
-	} else if (what & BEV_EVENT_EOF) {
-		if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+	if (closed) {
+		if (c->in.len > 0)
 			log_warning(LOG_QID_NONE, "policyd: client=%s closed "
 			    "the connection inside a request (%zu bytes "
 			    "unanswered)", log_clean(c->peer, clean,
-			    sizeof(clean)),
-			    evbuffer_get_length(bufferevent_get_input(bev)));
+			    sizeof(clean)), c->in.len);
+		conn_close(c);
+		return;
 	}
-	c->eof = true;
-	bufferevent_disable(bev, EV_READ | EV_WRITE);
 	conn_flush(c);
+}
+
+static void
+conn_write(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_flush(arg);
+}
+
+/* Idle check: the timer is set once per idle period, not per request;
+   when it fires early it is set again for the rest. */
+static void
+conn_idle(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+	long long	 idle_ms = c->srv->cfr->cf->policyd_idle_timeout_ms;
+	struct timeval	 now, left;
+	long long	 quiet_ms;
+	char		 clean[64];
+
+	(void)fd;
+	(void)what;
+	event_base_gettimeofday_cached(c->srv->base, &now);
+	quiet_ms = (long long)(now.tv_sec - c->last_active.tv_sec) * 1000 +
+	    (now.tv_usec - c->last_active.tv_usec) / 1000;
+	if (c->head != NULL || quiet_ms < idle_ms) {
+		left = store_timeval(c->head != NULL ? idle_ms :
+		    idle_ms - quiet_ms);
+		evtimer_add(c->ev_idle, &left);
+		return;
+	}
+	LOG_DEBUGF(NULL, "policyd: client=%s idle; closing",
+	    log_clean(c->peer, clean, sizeof(clean)));
+	conn_close(c);
 }
 
 static void
@@ -424,13 +502,17 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
 		    c->peer, sizeof(c->peer));
 	else
 		(void)str_copy(c->peer, sizeof(c->peer), "unix");
-	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
-	idle.tv_sec = (time_t)(cf->policyd_idle_timeout_ms / 1000);
-	idle.tv_usec = (suseconds_t)(cf->policyd_idle_timeout_ms % 1000) *
-	    1000;
-	bufferevent_set_timeouts(c->bev, &idle, NULL);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->fd = fd;
+	evutil_make_socket_nonblocking(fd);
+	c->ev_read = event_new(srv->base, fd, EV_READ | EV_PERSIST, conn_read,
+	    c);
+	c->ev_write = event_new(srv->base, fd, EV_WRITE | EV_PERSIST,
+	    conn_write, c);
+	c->ev_idle = evtimer_new(srv->base, conn_idle, c);
+	event_base_gettimeofday_cached(srv->base, &c->last_active);
+	idle = store_timeval(cf->policyd_idle_timeout_ms);
+	evtimer_add(c->ev_idle, &idle);
+	event_add(c->ev_read, NULL);
 	c->next = srv->conns;
 	if (srv->conns != NULL)
 		srv->conns->prev = c;
