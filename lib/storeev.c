@@ -54,6 +54,8 @@ struct storeev {
 	size_t			 sidx;		/* which Sentinel */
 	char			 serr[300];	/* why the last one failed */
 	struct buf		 cmd;		/* command being sent */
+	struct event		*flush;		/* writes what was queued */
+	bool			 flush_pending;
 };
 
 struct storeev_req {
@@ -255,8 +257,29 @@ storeev_send(struct storeev_req *rq, bool eval)
 	storeev_resp_arg(&se->cmd, script, strlen(script));
 	for (int i = 0; i < rq->args->argc; i++)
 		storeev_resp_arg(&se->cmd, rq->args->argv[i], rq->args->len[i]);
-	return redisAsyncFormattedCommand(se->ac, storeev_reply, rq,
-	    se->cmd.data, se->cmd.len) == REDIS_OK ? 0 : -1;
+	if (redisAsyncFormattedCommand(se->ac, storeev_reply, rq,
+	    se->cmd.data, se->cmd.len) != REDIS_OK)
+		return -1;
+	/* hiredis writes when the socket is next reported writable, one
+	   loop iteration later; write instead once the requests handled in
+	   this iteration have all queued theirs. */
+	if (!se->flush_pending && se->state == STOREEV_UP) {
+		se->flush_pending = true;
+		event_active(se->flush, EV_TIMEOUT, 0);
+	}
+	return 0;
+}
+
+static void
+storeev_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct storeev *se = arg;
+
+	(void)fd;
+	(void)what;
+	se->flush_pending = false;
+	if (se->ac != NULL && se->state == STOREEV_UP)
+		redisAsyncHandleWrite(se->ac);
 }
 
 void
@@ -530,6 +553,7 @@ storeev_new(struct event_base *base, const struct config *cf, char *errbuf,
 	se->backoff_ms = BACKOFF_MIN_MS;
 	se->retry = evtimer_new(base, storeev_retry, se);
 	se->conn_timer = evtimer_new(base, storeev_connect_timeout, se);
+	se->flush = event_new(base, -1, 0, storeev_flush, se);
 	schema_script_sha(se->sha);
 	storeev_connect(se);
 	return se;
@@ -575,6 +599,7 @@ storeev_free(struct storeev **sep)
 	storeev_disconnect(se);
 	event_free(se->retry);
 	event_free(se->conn_timer);
+	event_free(se->flush);
 	redisurl_free(&se->url);
 	free(se->url_text);
 	buf_free(&se->cmd);
