@@ -83,13 +83,41 @@ suppression_add_pair(struct schema_argv *cmd, const char *name,
 	return schema_argv_add(cmd, value, n);
 }
 
+/* Start the script call of `op` ("suppress", "unsuppress") on member:
+   numkeys, the entry and index keys, op, member. 0, or -1/ADMIN_EINPUT
+   with errbuf. */
+static int
+suppression_cmd(struct store *st, const char *op, const char *member,
+    struct schema_argv *cmd, char *errbuf, size_t errlen)
+{
+	char	hkey[SCHEMA_KEY_MAX], ikey[SCHEMA_KEY_MAX];
+	int	rc, bad = 0;
+
+	if ((rc = admin_key(st, hkey, sizeof(hkey), SCHEMA_SUPPRESSION,
+	    SCHEMA_ACCOUNT, member, errbuf, errlen)) < 0 ||
+	    (rc = admin_key(st, ikey, sizeof(ikey),
+	    SCHEMA_SUPPRESSION_INDEX, SCHEMA_ACCOUNT, NULL, errbuf,
+	    errlen)) < 0)
+		return rc;
+	schema_argv_init(cmd);
+	bad |= schema_argv_add(cmd, "2", 1);
+	bad |= schema_argv_add(cmd, hkey, strlen(hkey));
+	bad |= schema_argv_add(cmd, ikey, strlen(ikey));
+	bad |= schema_argv_add(cmd, op, strlen(op));
+	bad |= schema_argv_add(cmd, member, strlen(member));
+	if (bad) {
+		snprintf(errbuf, errlen, "address too long");
+		return ADMIN_EINPUT;
+	}
+	return 0;
+}
+
 int
 suppression_add(struct store *st, const struct suppression_in *in,
     char *errbuf, size_t errlen)
 {
 	static const char *const sources[] = { "feedback", "import", "admin" };
-	char			 member[ADDR_BUFSZ], hkey[SCHEMA_KEY_MAX];
-	char			 ikey[SCHEMA_KEY_MAX];
+	char			 member[ADDR_BUFSZ];
 	const char		*reason;
 	long long		 now = (long long)time(NULL);
 	long long		 t = in->time > 0 ? in->time : now;
@@ -119,18 +147,9 @@ suppression_add(struct store *st, const struct suppression_in *in,
 		    "future", in->expires);
 		return ADMIN_EINPUT;
 	}
-	if ((rc = admin_key(st, hkey, sizeof(hkey), SCHEMA_SUPPRESSION,
-	    SCHEMA_ACCOUNT, member, errbuf, errlen)) < 0 ||
-	    (rc = admin_key(st, ikey, sizeof(ikey),
-	    SCHEMA_SUPPRESSION_INDEX, SCHEMA_ACCOUNT, NULL, errbuf,
+	if ((rc = suppression_cmd(st, "suppress", member, &cmd, errbuf,
 	    errlen)) < 0)
 		return rc;
-	schema_argv_init(&cmd);
-	bad |= schema_argv_add(&cmd, "2", 1);
-	bad |= schema_argv_add(&cmd, hkey, strlen(hkey));
-	bad |= schema_argv_add(&cmd, ikey, strlen(ikey));
-	bad |= schema_argv_add(&cmd, "suppress", 8);
-	bad |= schema_argv_add(&cmd, member, strlen(member));
 	bad |= schema_argv_addf(&cmd, "%lld", t);
 	bad |= schema_argv_addf(&cmd, "%lld", in->expires);
 	bad |= suppression_add_pair(&cmd, "reason", reason);
@@ -153,31 +172,17 @@ int
 suppression_remove(struct store *st, const char *addr, char *errbuf,
     size_t errlen)
 {
-	char			 member[ADDR_BUFSZ], hkey[SCHEMA_KEY_MAX];
-	char			 ikey[SCHEMA_KEY_MAX];
+	char			 member[ADDR_BUFSZ];
 	struct schema_argv	 cmd;
-	int			 rc, bad = 0;
+	int			 rc;
 	long long		 n;
 
 	if ((rc = suppression_member(st, addr, member, sizeof(member),
 	    errbuf, errlen)) < 0)
 		return rc;
-	if ((rc = admin_key(st, hkey, sizeof(hkey), SCHEMA_SUPPRESSION,
-	    SCHEMA_ACCOUNT, member, errbuf, errlen)) < 0 ||
-	    (rc = admin_key(st, ikey, sizeof(ikey),
-	    SCHEMA_SUPPRESSION_INDEX, SCHEMA_ACCOUNT, NULL, errbuf,
+	if ((rc = suppression_cmd(st, "unsuppress", member, &cmd, errbuf,
 	    errlen)) < 0)
 		return rc;
-	schema_argv_init(&cmd);
-	bad |= schema_argv_add(&cmd, "2", 1);
-	bad |= schema_argv_add(&cmd, hkey, strlen(hkey));
-	bad |= schema_argv_add(&cmd, ikey, strlen(ikey));
-	bad |= schema_argv_add(&cmd, "unsuppress", 10);
-	bad |= schema_argv_add(&cmd, member, strlen(member));
-	if (bad) {
-		snprintf(errbuf, errlen, "address too long");
-		return ADMIN_EINPUT;
-	}
 	n = admin_int_reply(admin_eval(st, &cmd, errbuf, errlen), errbuf,
 	    errlen);
 	return n < 0 ? -1 : n > 0 ? 1 : 0;

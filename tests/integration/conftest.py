@@ -7,8 +7,8 @@ import os
 import pytest
 
 from lab import (BUILD, POLICYD, SESGATECTL, TOP, PolicyClient,  # noqa: F401
-                 PolicyD, RedisServer, free_port, stop_pid, wait_port,
-                 write_conf)
+                 PolicyD, RedisServer, free_port, stop_pid, usage,
+                 wait_port, write_conf)
 
 
 @pytest.fixture
@@ -35,23 +35,13 @@ def policyd_factory(tmp_path, redis_server):
 @pytest.fixture
 def policy_usage(redis_server):
     """usage(level, id=None, window_ms=86400000, prefix="sesgate:",
-    client=None): the recipients counted in the window at one level, read
-    with the decision script's own "usage" operation, as sesgatectl reads
-    it; from redis_server unless another client is given."""
-    with open(os.path.join(TOP, "lib", "sesgate.lua")) as f:
-        script = f.read()
-
-    def usage(level, ident=None, window_ms=86400000, prefix="sesgate:",
-              client=None):
-        tail = level if level == "account" else f"{level}:{ident}"
-        # schema_window(): 1,440 buckets of at least one second.
-        bucket_ms = max((window_ms + 1439) // 1440, 1000)
-        n = max((window_ms + bucket_ms - 1) // bucket_ms, 1)
-        r = (client or redis_server.client()).eval(
-            script, 2, f"{prefix}limits:{tail}",
-            f"{prefix}usage:{tail}", "usage", bucket_ms, n)
-        return int(r[0])
-    return usage
+    client=None): lab.usage() on redis_server unless another client is
+    given."""
+    def read(level, ident=None, window_ms=86400000, prefix="sesgate:",
+             client=None):
+        return usage(client or redis_server.client(), level, ident,
+                     window_ms, prefix)
+    return read
 
 
 # A private Postfix instance (tests/integration/postfix.py), started once

@@ -172,3 +172,21 @@ class PolicyClient:
     def close(self):
         self.rfile.close()
         self.sock.close()
+
+
+def window_buckets(window_ms):
+    """Bucket length and count of a quota window, as schema_window()."""
+    bucket = max(1000, (window_ms + 1439) // 1440)
+    return bucket, max(1, (window_ms + bucket - 1) // bucket)
+
+
+def usage(client, level, ident=None, window_ms=86400000, prefix="sesgate:"):
+    """Recipients counted in the rolling window of one level, read with
+    the decision script's own "usage" operation, as sesgatectl reads it."""
+    tail = level if level == "account" else f"{level}:{ident}"
+    bucket, n = window_buckets(window_ms)
+    with open(os.path.join(TOP, "lib", "sesgate.lua")) as f:
+        script = f.read()
+    count, _tat = client.eval(script, 2, f"{prefix}limits:{tail}",
+                              f"{prefix}usage:{tail}", "usage", bucket, n)
+    return int(count)

@@ -24,6 +24,8 @@ import threading
 import time
 import uuid
 
+import lab
+
 SASL_REALM = "sesgate.test"
 REGION = "eu-west-1"
 HOSTNAME = "mta.sesgate.test"
@@ -424,8 +426,11 @@ class Postfix:
 # documents it, with the default prefix.
 
 PREFIX = "sesgate:"
-SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "lib", "sesgate.lua")
+
+
+def usage(client, level, ident=None, window_ms=86400000):
+    """Recipients counted in the rolling window of one level."""
+    return lab.usage(client, level, ident, window_ms, PREFIX)
 
 
 def level_key(kind, level, ident=None):
@@ -434,24 +439,6 @@ def level_key(kind, level, ident=None):
     if level == "account":
         return f"{PREFIX}{kind}:account"
     return f"{PREFIX}{kind}:{level}:{ident}"
-
-
-def window_buckets(window_ms):
-    """Bucket length and count of a quota window (schema_window())."""
-    bucket = max(1000, (window_ms + 1439) // 1440)
-    return bucket, max(1, (window_ms + bucket - 1) // bucket)
-
-
-def usage(client, level, ident=None, window_ms=86400000):
-    """Recipients counted in the rolling window of one level, read with
-    the decision script's "usage" operation."""
-    bucket, n = window_buckets(window_ms)
-    with open(SCRIPT) as f:
-        script = f.read()
-    count, _tat = client.eval(script, 2, level_key("limits", level, ident),
-                              level_key("usage", level, ident), "usage",
-                              bucket, n)
-    return int(count)
 
 
 def suppress(client, addr_or_hash, reason="BOUNCE", when=1700000000,
