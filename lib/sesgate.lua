@@ -67,8 +67,9 @@ end
 
 -- Effective limits of a level: the Redis override where a field is set,
 -- else the configured default (its rate given in millionths per second).
-local function limits(lkey, d24, drate, dburst)
-	local m = redis.call('HMGET', lkey, 'max_24h', 'max_rate', 'burst')
+local function limits(lkey, d24, drate, dburst, overridden)
+	local m = overridden and redis.call('HMGET', lkey, 'max_24h',
+	    'max_rate', 'burst') or {}
 	local max24 = tonumber(m[1]) or tonumber(d24)
 	local rate = tonumber(m[2])
 	if rate == nil then
@@ -170,11 +171,15 @@ if op == 'check' then
 	-- for all of them; only a limited one can refuse. Counts are checked
 	-- at every level before any rate, and nothing is written for a
 	-- refused recipient but the pruning of expired buckets.
+	-- Overrides are rare: one EXISTS saves three HMGETs when there is
+	-- none at any level.
+	local overridden = redis.call('EXISTS', KEYS[9], KEYS[10],
+	    KEYS[11]) > 0
 	for i = 1, 3 do
 		local a = 9 + i * 3
 		local count
 		max24[i], rate[i], burst[i] = limits(KEYS[8 + i], ARGV[a],
-		    ARGV[a + 1], ARGV[a + 2])
+		    ARGV[a + 1], ARGV[a + 2], overridden)
 		count, tats[i], ts[i], fresh[i] = load_level(KEYS[11 + i], cur,
 		    n, ttl)
 		if count_daily and max24[i] >= 0 and count + 1 > max24[i] then
