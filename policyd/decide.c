@@ -64,7 +64,15 @@ decide_request(const struct config *cf, const struct request *req,
 	}
 	if (*sasl != '\0' &&
 	    cf->policyd_sender_identity == SENDER_IDENTITY_SASL) {
-		if (str_copy(d->sender_id, sizeof(d->sender_id), sasl) < 0) {
+		/* A SASL name that is an address is compared as one
+		   (sesgatectl writes it normalised); any other is kept as
+		   the client gave it. */
+		bool as_address = strchr(sasl, '@') != NULL &&
+		    addr_normalise(sasl, d->sender_id,
+		    sizeof(d->sender_id)) == 0;
+
+		if (!as_address && str_copy(d->sender_id,
+		    sizeof(d->sender_id), sasl) < 0) {
 			decide_set(d, "bad-sasl-user",
 			    "554 5.7.1 SASL user name too long");
 			return false;

@@ -706,3 +706,22 @@ def test_config_errors(tmp_path):
                          timeout=30)
     assert res.returncode == EX_CONFIG
     assert "missing.conf" in res.stderr
+
+
+def test_sasl_address_paused_and_limited_from_ctl(ctl, r, policyd_factory):
+    """A SASL user name that is an address meets the policy service under
+    the same normalised key that sesgatectl writes, whatever its case."""
+    r.sadd(P + "identities", "example.com")
+    ctl.ok("pause", "sender", "Alice@Example.COM", "--reason", "review")
+    pd = policyd_factory()
+    c = pd.connect()
+    ask = dict(sasl_username="ALICE@example.com", sender="a@example.com",
+               recipient="r@dest.example")
+    assert c.ask(**ask) == ("454 4.7.0 Sending paused for sender "
+                            "alice@example.com: review")
+    ctl.ok("resume", "sender", "alice@EXAMPLE.com")
+    ctl.ok("quota", "set", "sender", "Alice@Example.com", "max_24h", "1")
+    assert c.ask(**ask) == "DUNNO"
+    assert c.ask(**dict(ask, recipient="s@dest.example")) == (
+        "454 4.7.0 Throttling failure: Daily message quota exceeded.")
+    c.close()
