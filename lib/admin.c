@@ -548,21 +548,32 @@ admin_limit_value(enum admin_limit_field field, const char *value, char *out,
 	return ADMIN_EINPUT;
 }
 
+/* The limits key of a level and a sender ID or domain as given. */
+static int
+admin_limits_key(struct store *st, enum schema_level level, const char *id,
+    char *key, size_t keylen, char *errbuf, size_t errlen)
+{
+	char	norm[ADDR_BUFSZ];
+	int	rc;
+
+	if ((rc = admin_level_id(level, id, norm, sizeof(norm), errbuf,
+	    errlen)) < 0)
+		return rc;
+	return admin_key(st, key, keylen, SCHEMA_LIMITS, level, norm, errbuf,
+	    errlen);
+}
+
 int
 admin_limits_set(struct store *st, enum schema_level level, const char *id,
     enum admin_limit_field field, const char *value, char *errbuf,
     size_t errlen)
 {
-	char			 norm[ADDR_BUFSZ], key[SCHEMA_KEY_MAX];
-	char			 v[64];
+	char			 key[SCHEMA_KEY_MAX], v[64];
 	struct store_reply	*r;
 	int			 rc;
 
-	if ((rc = admin_level_id(level, id, norm, sizeof(norm), errbuf,
+	if ((rc = admin_limits_key(st, level, id, key, sizeof(key), errbuf,
 	    errlen)) < 0)
-		return rc;
-	if ((rc = admin_key(st, key, sizeof(key), SCHEMA_LIMITS, level, norm,
-	    errbuf, errlen)) < 0)
 		return rc;
 	if (value != NULL && strcmp(value, "default") == 0) {
 		r = admin_cmd(st, errbuf, errlen, 3, "HDEL", key,
@@ -586,15 +597,12 @@ admin_limits_get(struct store *st, enum schema_level level, const char *id,
 {
 	const struct config_limits *d = admin_config_limits(store_config(st),
 	    level);
-	char			 norm[ADDR_BUFSZ], key[SCHEMA_KEY_MAX];
+	char			 key[SCHEMA_KEY_MAX];
 	struct store_reply	*r;
 	int			 rc;
 
-	if ((rc = admin_level_id(level, id, norm, sizeof(norm), errbuf,
+	if ((rc = admin_limits_key(st, level, id, key, sizeof(key), errbuf,
 	    errlen)) < 0)
-		return rc;
-	if ((rc = admin_key(st, key, sizeof(key), SCHEMA_LIMITS, level, norm,
-	    errbuf, errlen)) < 0)
 		return rc;
 	r = admin_cmd(st, errbuf, errlen, 5, "HMGET", key, field_names[0],
 	    field_names[1], field_names[2]);
