@@ -5,6 +5,7 @@
  * it again when the server answers NOSCRIPT (a restart, SCRIPT FLUSH, or a
  * failover to a server that never saw it). One struct store per thread.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,7 +237,12 @@ store_roundtrip(struct store *st, int argc, const char **argv,
 		r = redisCommandArgv(st->c, argc, argv, argvlen);
 		if (r != NULL)
 			return r;
-		snprintf(errbuf, errlen, "%s", st->c->errstr);
+		if (st->c->err == REDIS_ERR_IO &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK))
+			snprintf(errbuf, errlen, "no reply within %lldms "
+			    "([redis] timeout)", st->cf->redis_timeout_ms);
+		else
+			snprintf(errbuf, errlen, "%s", st->c->errstr);
 		redisFree(st->c);
 		st->c = NULL;
 	}

@@ -684,6 +684,7 @@ def test_redis_not_answering(tmp_path, redis_server, r):
         f"sesgatectl: Redis at {redis_server.url}: ")
     assert res.stderr.endswith("nothing more was done, try again when it "
                                "answers\n")
+    assert "no reply within 200ms ([redis] timeout)" in res.stderr
     # Whether the command sent before the timeout ran once the server
     # came back is up to Redis; sesgatectl works again either way.
     assert ctl.ok("identity", "list") in ("", "IDENTITY     KIND\n"
