@@ -221,14 +221,34 @@ START_TEST(test_parse_cases)
 }
 END_TEST
 
+/* A lookup in a parsed request and the value it must give (NULL for
+   absent). */
+struct get_case {
+	const char	*name;
+	const char	*data;
+	const char	*attr;
+	const char	*want;
+};
+
+static void
+get_cases_run(const struct get_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct request req;
+
+		unit_request(&req, cases[i].data);
+		EXPECT_STR("request_get", cases[i].name,
+		    request_get(&req, cases[i].attr), cases[i].want);
+		EXPECT_STR("request_str", cases[i].name,
+		    request_str(&req, cases[i].attr),
+		    cases[i].want != NULL ? cases[i].want : "");
+		request_free(&req);
+	}
+}
+
 START_TEST(test_parse_values)
 {
-	static const struct {
-		const char	*name;
-		const char	*data;
-		const char	*attr;
-		const char	*want;
-	} cases[] = {
+	static const struct get_case cases[] = {
 		{ "tab kept", "a=b\tc\n\n", "a", "b\tc" },
 		{ "value with '='", "a=b=c\n\n", "a", "b=c" },
 		{ "name stops at the first '='", "a=b=c\n\n", "a=b", NULL },
@@ -247,17 +267,7 @@ START_TEST(test_parse_values)
 		{ "Postfix: absent", postfix_rcpt, "client_hostname", NULL },
 	};
 
-	for (size_t i = 0; i < NELEM(cases); i++) {
-		struct request req;
-
-		unit_request(&req, cases[i].data);
-		EXPECT_STR("request_get", cases[i].name,
-		    request_get(&req, cases[i].attr), cases[i].want);
-		EXPECT_STR("request_str", cases[i].name,
-		    request_str(&req, cases[i].attr),
-		    cases[i].want != NULL ? cases[i].want : "");
-		request_free(&req);
-	}
+	get_cases_run(cases, NELEM(cases));
 }
 END_TEST
 
@@ -339,12 +349,7 @@ END_TEST
    known attribute that is not sent is absent even when others are. */
 START_TEST(test_get_known_repeated)
 {
-	static const struct {
-		const char	*name;
-		const char	*data;
-		const char	*attr;
-		const char	*want;
-	} cases[] = {
+	static const struct get_case cases[] = {
 		{ "two senders", "sender=a@example.org\n"
 		    "sender=b@example.org\n\n", "sender", "b@example.org" },
 		{ "sender, then empty sender", "sender=a@example.org\n"
@@ -363,17 +368,7 @@ START_TEST(test_get_known_repeated)
 		    "x_attr", "2" },
 	};
 
-	for (size_t i = 0; i < NELEM(cases); i++) {
-		struct request req;
-
-		unit_request(&req, cases[i].data);
-		EXPECT_STR("request_get", cases[i].name,
-		    request_get(&req, cases[i].attr), cases[i].want);
-		EXPECT_STR("request_str", cases[i].name,
-		    request_str(&req, cases[i].attr),
-		    cases[i].want != NULL ? cases[i].want : "");
-		request_free(&req);
-	}
+	get_cases_run(cases, NELEM(cases));
 }
 END_TEST
 
