@@ -22,7 +22,6 @@ static const char *const kind_names[] = {
 	[SCHEMA_IDENTITIES] = "identities",
 	[SCHEMA_SUPPRESSION_INDEX] = "suppressed",
 	[SCHEMA_SUPPRESSION] = "suppression",
-	[SCHEMA_MSG] = "msg",
 	[SCHEMA_STATS] = "stats",
 	[SCHEMA_PAUSE] = "pause",
 	[SCHEMA_LIMITS] = "limits",
@@ -39,7 +38,6 @@ schema_key(char *out, size_t outlen, const char *prefix, enum schema_kind kind,
 	case SCHEMA_STATS:
 		return str_fmt(out, outlen, "%s%s", prefix, kind_names[kind]);
 	case SCHEMA_SUPPRESSION:
-	case SCHEMA_MSG:
 		return str_fmt(out, outlen, "%s%s:%s", prefix,
 		    kind_names[kind], id);
 	case SCHEMA_PAUSE:
@@ -197,7 +195,6 @@ schema_add_key(struct schema_argv *out, const char *prefix,
 		return schema_argv_cat(out, prefix, kind_names[kind], NULL,
 		    NULL);
 	case SCHEMA_SUPPRESSION:
-	case SCHEMA_MSG:
 		return schema_argv_cat(out, prefix, kind_names[kind], ":", id);
 	default:
 		break;
@@ -241,6 +238,20 @@ schema_add_limits(struct schema_argv *out, const struct config_limits *l)
 	return schema_argv_addll(out, l->burst);
 }
 
+/* The name given for a key that does not apply: under the prefix, so that
+   an ACL limited to the prefix allows it; the script never reads it. */
+static int
+schema_none(const char *p, char *none, size_t len)
+{
+	size_t plen = strlen(p);
+
+	if (plen + sizeof("none") > len)
+		return -1;
+	memcpy(none, p, plen);
+	memcpy(none + plen, "none", sizeof("none"));
+	return 0;
+}
+
 int
 schema_check_argv(const struct config *cf, const struct schema_check *in,
     struct schema_argv *out)
@@ -255,21 +266,13 @@ schema_check_argv(const struct config *cf, const struct schema_check *in,
 	   no domain can be. */
 	const char	*sdomain_id = *sdomain != '\0' ? sdomain : "<>";
 	char		 supp[ADDR_BUFSZ], none[SCHEMA_KEY_MAX];
-	size_t		 plen = strlen(p);
-	long long	 bucket_ms, n;
 	int		 r = 0;
 
-	schema_window(cf->policyd_quota_window_ms, &bucket_ms, &n);
 	schema_suppression_id(cf->suppression_hash_key, in->rcpt, supp,
 	    sizeof(supp));
-	/* Keys that do not apply are given as this name (under the prefix,
-	   so that an ACL limited to the prefix allows it); never read. */
-	if (plen + sizeof("none") > sizeof(none))
+	if (schema_none(p, none, sizeof(none)) < 0)
 		return -1;
-	memcpy(none, p, plen);
-	memcpy(none + plen, "none", sizeof("none"));
 	schema_argv_init(out);
-	r |= schema_argv_add(out, "14", 2);
 	/* KEYS 1-4: pause of account, sender identity, envelope sender,
 	   sender domain (`none` where there is nothing to look up). */
 	r |= schema_add_key(out, p, SCHEMA_PAUSE, SCHEMA_ACCOUNT, NULL);
@@ -287,11 +290,6 @@ schema_check_argv(const struct config *cf, const struct schema_check *in,
 		r |= schema_argv_add(out, none, strlen(none));
 	r |= schema_add_key(out, p, SCHEMA_IDENTITIES, SCHEMA_ACCOUNT, NULL);
 	r |= schema_add_key(out, p, SCHEMA_SUPPRESSION, SCHEMA_ACCOUNT, supp);
-	if (*in->instance != '\0')
-		r |= schema_add_key(out, p, SCHEMA_MSG, SCHEMA_ACCOUNT,
-		    in->instance);
-	else
-		r |= schema_argv_add(out, none, strlen(none));
 	r |= schema_add_key(out, p, SCHEMA_STATS, SCHEMA_ACCOUNT, NULL);
 	for (int kind = SCHEMA_LIMITS; kind <= SCHEMA_USAGE; kind++) {
 		for (size_t i = 0; i < 3; i++) {
@@ -303,13 +301,32 @@ schema_check_argv(const struct config *cf, const struct schema_check *in,
 			    order[i], id);
 		}
 	}
-	/* ARGV */
-	r |= schema_argv_add(out, "check", 5);
+	/* This recipient's part of ARGV. */
 	r |= schema_argv_add(out, in->sender, strlen(in->sender));
 	r |= schema_argv_add(out, sdomain, strlen(sdomain));
 	r |= schema_argv_add(out, in->rcpt, strlen(in->rcpt));
 	r |= schema_argv_add(out, addr_domain(in->rcpt),
 	    strlen(addr_domain(in->rcpt)));
+	r |= schema_argv_add(out, in->count_daily ? "1" : "0", 1);
+	/* Recipients of the message accepted so far; -1: not counted. */
+	r |= schema_argv_addll(out, *in->instance != '\0' ? in->msg_rcpts :
+	    -1);
+	return r != 0 || out->argc != SCHEMA_CHECK_NKEYS + SCHEMA_CHECK_NARGS ?
+	    -1 : 0;
+}
+
+int
+schema_check_consts(const struct config *cf, struct schema_argv *out)
+{
+	char		 none[SCHEMA_KEY_MAX];
+	long long	 bucket_ms, n;
+	int		 r = 0;
+
+	schema_window(cf->policyd_quota_window_ms, &bucket_ms, &n);
+	if (schema_none(cf->redis_prefix, none, sizeof(none)) < 0)
+		return -1;
+	schema_argv_init(out);
+	r |= schema_argv_add(out, "check", 5);
 	r |= schema_argv_add(out, cf->policyd_verify_sender ? "1" : "0", 1);
 	r |= schema_argv_add(out, cf->policyd_sandbox ? "1" : "0", 1);
 	r |= schema_argv_addll(out, cf->policyd_max_recipients);
@@ -320,12 +337,8 @@ schema_check_argv(const struct config *cf, const struct schema_check *in,
 	r |= schema_add_limits(out, &cf->policyd_domain);
 	r |= schema_add_limits(out, cf->policyd_sandbox ?
 	    &cf->policyd_sandbox_limits : &cf->policyd_account);
-	r |= schema_argv_add(out, in->count_daily ? "1" : "0", 1);
-	/* A message's recipient count is kept an hour: longer than any
-	   SMTP transaction Postfix allows. */
-	r |= schema_argv_add(out, "3600", 4);
 	r |= schema_argv_add(out, none, strlen(none));
-	return r != 0 ? -1 : 0;
+	return r != 0 || out->argc != SCHEMA_CHECK_NCONST ? -1 : 0;
 }
 
 int

@@ -21,7 +21,6 @@ enum schema_kind {
 	SCHEMA_IDENTITIES,	/* SET of verified addresses and domains */
 	SCHEMA_SUPPRESSION_INDEX, /* ZSET index: member -> time added */
 	SCHEMA_SUPPRESSION,	/* HASH per suppressed address (id) */
-	SCHEMA_MSG,		/* STRING recipients of one message (id) */
 	SCHEMA_STATS,		/* HASH of decision counters */
 	SCHEMA_PAUSE,		/* STRING reason; per level */
 	SCHEMA_LIMITS,		/* HASH overrides; per level */
@@ -75,13 +74,28 @@ struct schema_check {
 	const char	*rcpt;		/* normalised */
 	const char	*instance;	/* Postfix message instance or "" */
 	bool		 count_daily;	/* false for the mailbox simulator */
+	long		 msg_rcpts;	/* recipients of it accepted so far */
 };
 
-/* Build the arguments of the check operation: numkeys, the keys, then
-   ARGV (what follows the script or its SHA in EVAL/EVALSHA). 0, or -1
-   when a key or argument does not fit. */
+/* The check operation decides a batch of recipients in one script run:
+ *   EVALSHA sha 13*N  keys(1) ... keys(N)  consts  args(1) ... args(N)
+ * where keys(i) and args(i) are recipient i's SCHEMA_CHECK_NKEYS keys and
+ * SCHEMA_CHECK_NARGS arguments (schema_check_argv builds both, keys
+ * first), and consts the SCHEMA_CHECK_NCONST arguments every recipient
+ * shares (schema_check_consts). The reply is one result per recipient,
+ * in order: a result schema_check_result() parses, or "error" and a
+ * message when a key of that recipient could not be read. */
+#define SCHEMA_CHECK_NKEYS	13
+#define SCHEMA_CHECK_NARGS	6
+#define SCHEMA_CHECK_NCONST	17
+
+/* Recipient in's keys, then its arguments. 0, or -1 when a key or
+   argument does not fit. */
 int	schema_check_argv(const struct config *cf,
 	    const struct schema_check *in, struct schema_argv *out);
+/* The arguments shared by a batch, from cf. 0, or -1 when one does not
+   fit (a prefix too long). */
+int	schema_check_consts(const struct config *cf, struct schema_argv *out);
 
 enum schema_status {
 	SCHEMA_ACCEPT,

@@ -3,8 +3,8 @@
 -- (lib/schema.c builds them), so this file never assembles a key.
 --
 -- Quota state of one level (account, one domain, one sender) is one string
--- read and written with BITFIELD, so that a decision costs two calls per
--- level:
+-- read and written with BITFIELD, so that a batch of decisions costs two
+-- calls per level it touches:
 --   i64 #0  last:  index of the newest bucket written (0: none yet)
 --   i64 #1  tat:   GCRA theoretical arrival time, microseconds
 --   i64 #2  t:     the emission interval (us) tat was computed with
@@ -20,9 +20,10 @@ local function now_us()
 	return tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 
--- Numbers to Redis as integers: tostring() would write 1.7e+15.
+-- Numbers to Redis as integers: tostring() would write 1.7e+15, and
+-- '%.0f' costs a multi-precision conversion for numbers this large.
 local function fmt(x)
-	return string.format('%.0f', x)
+	return string.format('%d', x)
 end
 
 -- Read a level's state and forget buckets that left the window.
@@ -65,172 +66,288 @@ local function load_level(ukey, cur, n, ttl)
 	return total, tat, t, false
 end
 
--- Effective limits of a level: the Redis override where a field is set,
--- else the configured default (its rate given in millionths per second).
-local function limits(lkey, d24, drate, dburst, overridden)
-	local m = overridden and redis.call('HMGET', lkey, 'max_24h',
-	    'max_rate', 'burst') or {}
-	local max24 = tonumber(m[1]) or tonumber(d24)
-	local rate = tonumber(m[2])
-	if rate == nil then
-		rate = tonumber(drate)
-		if rate > 0 then
-			rate = rate / 1000000
-		end
-	end
-	local burst = tonumber(m[3]) or tonumber(dburst)
+-- Effective limits { max_24h, rate, burst }: the fields of a limits hash
+-- where set, else the configured ones in conf; a burst of 0 or less
+-- means one second's worth at the rate (at least 1).
+local function limits(m24, mrate, mburst, conf)
+	local max24 = tonumber(m24) or conf[1]
+	local rate = tonumber(mrate) or conf[2]
+	local burst = tonumber(mburst) or conf[3]
 	if burst == nil or burst <= 0 then
 		burst = math.max(1, math.ceil(rate > 0 and rate or 1))
 	end
-	return max24, rate, burst
+	return { max24, rate, burst }
 end
 
+-- The check operation decides a batch of recipients, in order, each as if
+-- it were alone and after the ones before it: what the batch reads only
+-- (pauses, identities, suppressions, overrides) is read once for all of
+-- it, and what it counts (quota state, statistics) is kept here and
+-- written once at the end.
+local NKEYS, NARGS, NCONST = 13, 6, 17
+
 if op == 'check' then
-	-- KEYS: 1-4 pause (account, sender id, envelope sender, domain),
-	-- 5 identities, 6 suppression entry, 7 recipient count of the
-	-- message, 8 stats, 9-11 limits and 12-14 usage of the sender, its
-	-- domain and the account. A key that does not apply (no message
-	-- instance, no envelope sender apart from the user, no domain) is
-	-- given as ARGV[23], a name under the prefix that is never used.
-	local sender, sdomain = ARGV[2], ARGV[3]
-	local rcpt, rdomain = ARGV[4], ARGV[5]
-	local verify_sender = ARGV[6] == '1'
-	local sandbox = ARGV[7] == '1'
-	local max_rcpt = tonumber(ARGV[8])
-	local window_ms = tonumber(ARGV[9])
-	local bucket_ms = tonumber(ARGV[10])
-	local n = tonumber(ARGV[11])
-	local count_daily = ARGV[21] == '1'
-	local msg_ttl = tonumber(ARGV[22])
-	local none = ARGV[23]
-	local msgkey = KEYS[7]
-	local sofar = 0
+	-- ARGV: 2 verify the sender, 3 sandbox, 4 recipients per message,
+	-- 5 window (ms), 6 bucket (ms), 7 buckets, 8-16 the default limits
+	-- (24 h count, rate in millionths per second, burst) of the sender,
+	-- the domain and the account, 17 the name given for a key that does
+	-- not apply. Then for each recipient: sender, its domain, recipient,
+	-- its domain, whether it counts towards the 24 h quota, and the
+	-- recipients of its message accepted so far (-1: not counted; the
+	-- daemon counts them, as Postfix sends every request about one
+	-- message on one connection).
+	-- KEYS, for each recipient: 1-4 pause (account, sender id, envelope
+	-- sender, domain), 5 identities, 6 suppression entry, 7 stats, 8-10
+	-- limits and 11-13 usage of the sender, its domain and the account.
+	local nd = #KEYS / NKEYS
+	if nd < 1 or nd ~= math.floor(nd) or #ARGV ~= NCONST + NARGS * nd then
+		return redis.error_reply('sesgate.lua: check: ' .. #KEYS ..
+		    ' keys and ' .. #ARGV .. ' arguments do not match')
+	end
+	local verify_sender = ARGV[2] == '1'
+	local sandbox = ARGV[3] == '1'
+	local max_rcpt = tonumber(ARGV[4])
+	local window_ms = tonumber(ARGV[5])
+	local bucket_ms = tonumber(ARGV[6])
+	local n = tonumber(ARGV[7])
+	local none = ARGV[17]
 
-	local function result(field, a, b)
-		if sofar > 0 then
-			redis.call('DECR', msgkey)
+	-- The distinct keys at offsets from..to of every recipient, `none`
+	-- left out, appended to list.
+	local function distinct(from, to, list)
+		local seen = {}
+		for d = 0, nd - 1 do
+			for at = d * NKEYS + from, d * NKEYS + to do
+				local k = KEYS[at]
+				if k ~= none and not seen[k] then
+					seen[k] = true
+					list[#list + 1] = k
+				end
+			end
 		end
-		redis.call('HINCRBY', KEYS[8], 'policyd:' .. field, 1)
-		return { field, a, b }
+		return list
 	end
 
-	-- 'user' is the sender's quota identity (the SASL user name, or the
-	-- envelope sender), 'sender' the envelope sender when it differs.
-	local kinds = { 'account', 'user', 'sender', 'domain' }
-	local pk, pkind = {}, {}
-	for i = 1, 4 do
-		if KEYS[i] ~= none then
-			pk[#pk + 1] = KEYS[i]
-			pkind[#pk] = kinds[i]
-		end
-	end
-	local why = redis.call('MGET', unpack(pk))
+	local paused = {}
+	local pk = distinct(1, 4, {})
+	local v = redis.call('MGET', unpack(pk))
 	for i = 1, #pk do
-		if why[i] then
-			return result('paused', pkind[i], why[i])
+		if v[i] then
+			paused[pk[i]] = v[i]
 		end
 	end
-	if verify_sender and sender ~= '' then
-		local v = redis.call('SMISMEMBER', KEYS[5], sender, sdomain)
-		if v[1] == 0 and v[2] == 0 then
-			return result('unverified_sender', sender)
+
+	local verified, ask, asked = {}, {}, {}
+	local function want(m)
+		if not asked[m] then
+			asked[m] = true
+			ask[#ask + 1] = m
 		end
 	end
-	if sandbox and rdomain ~= 'simulator.amazonses.com' then
-		local v = redis.call('SMISMEMBER', KEYS[5], rcpt, rdomain)
-		if v[1] == 0 and v[2] == 0 then
-			return result('unverified_recipient', rcpt)
+	for d = 0, nd - 1 do
+		local a = NCONST + d * NARGS
+		if verify_sender and ARGV[a + 1] ~= '' then
+			want(ARGV[a + 1])
+			want(ARGV[a + 2])
+		end
+		if sandbox and ARGV[a + 4] ~= 'simulator.amazonses.com' then
+			want(ARGV[a + 3])
+			want(ARGV[a + 4])
 		end
 	end
-	local s = redis.call('HMGET', KEYS[6], 'reason', 'time')
-	if s[1] then
-		return result('suppressed', s[1], s[2] or '0')
+	if #ask > 0 then
+		-- One prefix, so one identities key, for the whole batch.
+		v = redis.call('SMISMEMBER', KEYS[5], unpack(ask))
+		for i = 1, #ask do
+			verified[ask[i]] = v[i] == 1
+		end
 	end
-	-- Counted optimistically: taken back by result() when a later check
-	-- refuses this recipient.
-	if msgkey ~= none then
-		sofar = redis.call('INCR', msgkey)
-		if sofar == 1 then
-			redis.call('EXPIRE', msgkey, msg_ttl)
+
+	-- Suppressed recipients and limits set in Redis are rare: one EXISTS
+	-- for the batch tells whether there is any of either.
+	local sk = distinct(6, 6, {})
+	local nsk = #sk
+	local rare = redis.call('EXISTS', unpack(distinct(8, 10, sk)))
+	local any_suppressed, overridden = false, false
+	if rare > 0 then
+		local ns = redis.call('EXISTS', unpack(sk, 1, nsk))
+		any_suppressed, overridden = ns > 0, rare > ns
+	end
+	local suppressed = {}
+	-- The configured limits of each level (rate given in millionths per
+	-- second), and what they come to without an override.
+	local conf, defaults = {}, {}
+	for i = 1, 3 do
+		local c = 5 + i * 3
+		local rate = tonumber(ARGV[c + 1])
+		if rate > 0 then
+			rate = rate / 1000000
 		end
-		if sofar > max_rcpt then
-			return result('too_many_recipients', tostring(sofar - 1))
-		end
+		conf[i] = { tonumber(ARGV[c]), rate, tonumber(ARGV[c + 2]) }
+		defaults[i] = limits(nil, nil, nil, conf[i])
 	end
 
 	local now = now_us()
 	local cur = math.floor(now / 1000 / bucket_ms)
 	local ttl = window_ms + bucket_ms
 	local names = { 'sender', 'domain', 'account' }
-	-- Per level state in arrays made once (tables built field by field
-	-- cost more than the Redis calls around them).
-	local max24, rate, burst = { 0, 0, 0 }, { 0, 0, 0 }, { 0, 0, 0 }
-	local tats, ts, fresh = { 0, 0, 0 }, { 0, 0, 0 }, { 0, 0, 0 }
-	local newtat = { false, false, false }
-	-- Every level is counted, limited or not, so that usage can be read
-	-- for all of them; only a limited one can refuse. Counts are checked
-	-- at every level before any rate, and nothing is written for a
-	-- refused recipient but the pruning of expired buckets.
-	-- Overrides are rare: one EXISTS saves three HMGETs when there is
-	-- none at any level.
-	local overridden = redis.call('EXISTS', KEYS[9], KEYS[10],
-	    KEYS[11]) > 0
-	for i = 1, 3 do
-		local a = 9 + i * 3
-		local count
-		max24[i], rate[i], burst[i] = limits(KEYS[8 + i], ARGV[a],
-		    ARGV[a + 1], ARGV[a + 2], overridden)
-		count, tats[i], ts[i], fresh[i] = load_level(KEYS[11 + i], cur,
-		    n, ttl)
-		if count_daily and max24[i] >= 0 and count + 1 > max24[i] then
-			return result('quota', names[i])
+	-- Limits by limits key; quota state by usage key: { count, tat, t,
+	-- fresh, recipients added, tat changed }.
+	local lims, states, state_order = {}, {}, {}
+	local stats, stat_order = {}, {}
+	local results = {}
+	local lv, sv = { 0, 0, 0 }, { 0, 0, 0 }
+	local newtat, newt = { false, false, false }, { 0, 0, 0 }
+
+	-- 'user' is the sender's quota identity (the SASL user name, or the
+	-- envelope sender), 'sender' the envelope sender when it differs.
+	local kinds = { 'account', 'user', 'sender', 'domain' }
+
+	local function decide(d)
+		local k, a = d * NKEYS, NCONST + d * NARGS
+		local sender, sdomain = ARGV[a + 1], ARGV[a + 2]
+		local rcpt, rdomain = ARGV[a + 3], ARGV[a + 4]
+		local count_daily = ARGV[a + 5] == '1'
+		local sofar = tonumber(ARGV[a + 6])
+
+		for i = 1, 4 do
+			local why = paused[KEYS[k + i]]
+			if why then
+				return 'paused', kinds[i], why
+			end
 		end
-	end
-	for i = 1, 3 do
-		if rate[i] > 0 then
-			local t = math.ceil(1000000 / rate[i])
-			local tat = tats[i]
-			-- Time owed under an earlier limit is owed in
-			-- emissions: rescale it when the limit changed, so a
-			-- raised rate applies at once.
-			if ts[i] > 0 and ts[i] ~= t and tat > now then
-				tat = now + (tat - now) * t / ts[i]
-			end
-			if tat < now then
-				tat = now
-			end
-			if tat - now > t * (burst[i] - 1) then
-				return result('rate', names[i])
-			end
-			newtat[i] = fmt(tat + t)
-			ts[i] = fmt(t)
+		if verify_sender and sender ~= '' and not verified[sender] and
+		    not verified[sdomain] then
+			return 'unverified_sender', sender
 		end
+		if sandbox and rdomain ~= 'simulator.amazonses.com' and
+		    not verified[rcpt] and not verified[rdomain] then
+			return 'unverified_recipient', rcpt
+		end
+		if any_suppressed then
+			local skey = KEYS[k + 6]
+			local s = suppressed[skey]
+			if s == nil then
+				s = redis.call('HMGET', skey, 'reason', 'time')
+				suppressed[skey] = s
+			end
+			if s[1] then
+				return 'suppressed', s[1], s[2] or '0'
+			end
+		end
+		if sofar >= max_rcpt then
+			return 'too_many_recipients', tostring(sofar)
+		end
+
+		-- Every level is counted, limited or not, so that usage can be
+		-- read for all of them; only a limited one can refuse. Counts
+		-- are checked at every level before any rate, and nothing is
+		-- kept for a refused recipient.
+		for i = 1, 3 do
+			local lkey, ukey = KEYS[k + 7 + i], KEYS[k + 10 + i]
+			local l = lims[lkey]
+			if l == nil then
+				l = defaults[i]
+				if overridden then
+					local m = redis.call('HMGET', lkey,
+					    'max_24h', 'max_rate', 'burst')
+					l = limits(m[1], m[2], m[3], conf[i])
+				end
+				lims[lkey] = l
+			end
+			local s = states[ukey]
+			if s == nil then
+				local count, tat, t, fresh = load_level(ukey,
+				    cur, n, ttl)
+				s = { count, tat, t, fresh, 0, false }
+				states[ukey] = s
+				state_order[#state_order + 1] = ukey
+			end
+			lv[i], sv[i] = l, s
+			if count_daily and l[1] >= 0 and s[1] + 1 > l[1] then
+				return 'quota', names[i]
+			end
+		end
+		for i = 1, 3 do
+			local rate, burst, s = lv[i][2], lv[i][3], sv[i]
+			newtat[i] = false
+			if rate > 0 then
+				local t = math.ceil(1000000 / rate)
+				local tat = s[2]
+				-- Time owed under an earlier limit is owed in
+				-- emissions: rescale it when the limit changed,
+				-- so a raised rate applies at once.
+				if s[3] > 0 and s[3] ~= t and tat > now then
+					tat = now + (tat - now) * t / s[3]
+				end
+				if tat < now then
+					tat = now
+				end
+				if tat - now > t * (burst - 1) then
+					return 'rate', names[i]
+				end
+				newtat[i], newt[i] = tat + t, t
+			end
+		end
+		for i = 1, 3 do
+			local s = sv[i]
+			if count_daily then
+				s[1] = s[1] + 1
+				s[5] = s[5] + 1
+			end
+			if newtat[i] then
+				s[2], s[3], s[6] = newtat[i], newt[i], true
+			end
+		end
+		return 'accept', tostring(sofar + 1)
 	end
+
+	for d = 0, nd - 1 do
+		-- A key of the wrong type fails the recipients that use it,
+		-- not the whole batch.
+		local ok, field, x, y = pcall(decide, d)
+		if not ok then
+			field, x, y = 'error', type(field) == 'table' and
+			    field.err or tostring(field), nil
+		else
+			if not stats[field] then
+				stats[field] = 0
+				stat_order[#stat_order + 1] = field
+			end
+			stats[field] = stats[field] + 1
+		end
+		results[d + 1] = { field, x, y }
+	end
+
 	-- One BITFIELD per level, its arguments strings built once: a Lua
 	-- number would be formatted again for every call.
 	local slot = '#' .. (7 + cur % n)
 	local curs = fmt(cur)
-	for i = 1, 3 do
-		local ukey, nt = KEYS[11 + i], newtat[i]
-		if count_daily and nt then
+	for _, ukey in ipairs(state_order) do
+		local s = states[ukey]
+		local added = tostring(s[5])
+		if s[5] > 0 and s[6] then
 			redis.call('BITFIELD', ukey, 'SET', 'i64', '#0', curs,
-			    'SET', 'i64', '#1', nt, 'SET', 'i64', '#2', ts[i],
-			    'OVERFLOW', 'SAT', 'INCRBY', 'u32', '#6', '1',
-			    'INCRBY', 'u32', slot, '1')
-		elseif count_daily then
+			    'SET', 'i64', '#1', fmt(s[2]), 'SET', 'i64', '#2',
+			    fmt(s[3]), 'OVERFLOW', 'SAT', 'INCRBY', 'u32', '#6',
+			    added, 'INCRBY', 'u32', slot, added)
+		elseif s[5] > 0 then
 			redis.call('BITFIELD', ukey, 'SET', 'i64', '#0', curs,
-			    'OVERFLOW', 'SAT', 'INCRBY', 'u32', '#6', '1',
-			    'INCRBY', 'u32', slot, '1')
-		elseif nt then
+			    'OVERFLOW', 'SAT', 'INCRBY', 'u32', '#6', added,
+			    'INCRBY', 'u32', slot, added)
+		elseif s[6] then
 			redis.call('BITFIELD', ukey, 'SET', 'i64', '#0', curs,
-			    'SET', 'i64', '#1', nt, 'SET', 'i64', '#2', ts[i])
+			    'SET', 'i64', '#1', fmt(s[2]), 'SET', 'i64', '#2',
+			    fmt(s[3]))
 		end
-		if fresh[i] and (count_daily or nt) then
+		if s[4] and (s[5] > 0 or s[6]) then
 			redis.call('PEXPIRE', ukey, ttl)
 		end
 	end
-	redis.call('HINCRBY', KEYS[8], 'policyd:accept', 1)
-	return { 'accept', tostring(sofar) }
+	for _, f in ipairs(stat_order) do
+		redis.call('HINCRBY', KEYS[7], 'policyd:' .. f, stats[f])
+	end
+	return results
 
 elseif op == 'usage' then
 	-- KEYS: limits, usage. ARGV: op, bucket_ms, n.

@@ -28,6 +28,10 @@
 #include "str.h"
 
 #define BACKOFF_MIN_MS	50
+/* Most requests decided in one script run: enough to absorb what many
+   clients send in one loop iteration, few enough that Redis is never
+   held by one run for long (about 15 us a recipient). */
+#define STOREEV_BATCH_MAX 64
 #define BACKOFF_MAX_MS	2000
 
 enum storeev_state {
@@ -49,7 +53,8 @@ struct storeev {
 	bool			 outage;	/* logged as down */
 	char			 where[300];	/* server, for log lines */
 	char			 sha[SCHEMA_SHA_BUFSZ];
-	size_t			 pending;
+	struct schema_argv	 consts;	/* of the check operation */
+	struct storeev_batch	*gather;	/* requests not sent yet */
 	redisAsyncContext	*sac;		/* to a Sentinel, while asked */
 	size_t			 sidx;		/* which Sentinel */
 	char			 serr[300];	/* why the last one failed */
@@ -58,14 +63,25 @@ struct storeev {
 	bool			 flush_pending;
 };
 
+/* One recipient's request, waiting in a batch. */
 struct storeev_req {
-	struct storeev			*se;
 	const struct schema_argv	*args;
 	storeev_cb			*cb;
 	void				*arg;
-	struct event			*timer;
 	bool				 answered;
-	bool				 retried;	/* after NOSCRIPT */
+};
+
+/* Requests sent as one script run: the arguments after the script (its
+   SHA or text) are kept, so that the same command can be sent again as
+   EVAL after NOSCRIPT. */
+struct storeev_batch {
+	struct storeev		*se;
+	struct event		*timer;
+	struct buf		 tail;
+	size_t			 nargs;		/* in tail */
+	bool			 retried;	/* after NOSCRIPT */
+	size_t			 n;
+	struct storeev_req	 reqs[STOREEV_BATCH_MAX];
 };
 
 static void storeev_connect(struct storeev *se);
@@ -132,87 +148,111 @@ storeev_answer(struct storeev_req *rq, const struct schema_result *res,
 	if (rq->answered)
 		return;
 	rq->answered = true;
-	evtimer_del(rq->timer);
 	rq->cb(rq->arg, res, err);
 }
 
+/* Answer every request of b not answered yet with a failure. */
 static void
-storeev_req_free(struct storeev_req *rq)
+storeev_fail(struct storeev_batch *b, const char *err)
 {
-	rq->se->pending--;
-	event_free(rq->timer);
-	free(rq);
+	for (size_t i = 0; i < b->n; i++)
+		storeev_answer(&b->reqs[i], NULL, err);
 }
 
-static int storeev_send(struct storeev_req *rq, bool eval);
-
 static void
-storeev_reply(redisAsyncContext *ac, void *reply, void *privdata)
+storeev_batch_free(struct storeev_batch *b)
 {
-	struct storeev_req	*rq = privdata;
-	struct storeev		*se = rq->se;
-	redisReply		*r = reply;
-	const char		*elems[8];
+	if (b->timer != NULL)
+		event_free(b->timer);
+	buf_free(&b->tail);
+	free(b);
+}
+
+static int storeev_send(struct storeev_batch *b, bool eval);
+
+/* Answer request rq with r, one element of the script's reply. */
+static void
+storeev_answer_one(struct storeev_req *rq, const redisReply *r)
+{
+	const char		*elems[4];
 	struct schema_result	 res;
-	size_t			 n;
+	size_t			 n = 0;
+	char			 err[256];
 
-	(void)ac;
-	if (r == NULL) {
-		storeev_answer(rq, NULL, "connection lost");
-		storeev_req_free(rq);
-		return;
-	}
-	if (rq->answered) {
-		storeev_req_free(rq);
-		return;
-	}
-	if (r->type == REDIS_REPLY_ERROR) {
-		char err[256];
-
-		if (strncmp(r->str, "NOSCRIPT", 8) == 0 && !rq->retried) {
-			/* Flushed, restarted, or a new master after failover:
-			   EVAL runs it and caches it under the same SHA. */
-			rq->retried = true;
-			if (storeev_send(rq, true) == 0)
-				return;
-		}
-		snprintf(err, sizeof(err), "script error: %s", r->str);
-		storeev_answer(rq, NULL, err);
-		storeev_req_free(rq);
-		if (strncmp(r->str, "READONLY", 8) == 0 ||
-		    strncmp(r->str, "LOADING", 7) == 0 ||
-		    strncmp(r->str, "MASTERDOWN", 10) == 0)
-			storeev_drop(se, r->str);
-		return;
-	}
-	n = 0;
-	if (r->type == REDIS_REPLY_ARRAY && r->elements <= 8) {
+	if (r->type == REDIS_REPLY_ARRAY && r->elements <= 4) {
 		for (; n < r->elements; n++) {
 			if (r->element[n]->type != REDIS_REPLY_STRING)
 				break;
 			elems[n] = r->element[n]->str;
 		}
 	}
-	if (r->type != REDIS_REPLY_ARRAY || n != r->elements ||
-	    schema_check_result(n, elems, &res) < 0) {
-		storeev_answer(rq, NULL, "unexpected reply from the script");
-		storeev_req_free(rq);
+	if (r->type != REDIS_REPLY_ARRAY || n != r->elements) {
+		storeev_answer(rq, NULL, "unexpected reply from the "
+		    "script");
+	} else if (n == 2 && strcmp(elems[0], "error") == 0) {
+		snprintf(err, sizeof(err), "script error: %s", elems[1]);
+		storeev_answer(rq, NULL, err);
+	} else if (schema_check_result(n, elems, &res) < 0) {
+		storeev_answer(rq, NULL, "unexpected reply from the "
+		    "script");
+	} else {
+		storeev_answer(rq, &res, NULL);
+	}
+}
+
+static void
+storeev_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct storeev_batch	*b = privdata;
+	struct storeev		*se = b->se;
+	redisReply		*r = reply;
+
+	(void)ac;
+	if (r == NULL) {
+		storeev_fail(b, "connection lost");
+		storeev_batch_free(b);
 		return;
 	}
-	storeev_answer(rq, &res, NULL);
-	storeev_req_free(rq);
+	if (r->type == REDIS_REPLY_ERROR) {
+		char err[256];
+
+		if (strncmp(r->str, "NOSCRIPT", 8) == 0 && !b->retried) {
+			/* Flushed, restarted, or a new master after failover:
+			   EVAL runs it and caches it under the same SHA. */
+			b->retried = true;
+			if (storeev_send(b, true) == 0)
+				return;
+		}
+		snprintf(err, sizeof(err), "script error: %s", r->str);
+		storeev_fail(b, err);
+		storeev_batch_free(b);
+		if (strncmp(r->str, "READONLY", 8) == 0 ||
+		    strncmp(r->str, "LOADING", 7) == 0 ||
+		    strncmp(r->str, "MASTERDOWN", 10) == 0)
+			storeev_drop(se, r->str);
+		return;
+	}
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != b->n) {
+		storeev_fail(b, "unexpected reply from the script");
+		storeev_batch_free(b);
+		return;
+	}
+	evtimer_del(b->timer);
+	for (size_t i = 0; i < b->n; i++)
+		storeev_answer_one(&b->reqs[i], r->element[i]);
+	storeev_batch_free(b);
 }
 
 static void
 storeev_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	struct storeev_req	*rq = arg;
-	struct storeev		*se = rq->se;
+	struct storeev_batch	*b = arg;
+	struct storeev		*se = b->se;
 
 	(void)fd;
 	(void)what;
-	storeev_answer(rq, NULL, "timeout");
-	/* rq is freed by its reply callback when the context goes. */
+	storeev_fail(b, "timeout");
+	/* b is freed by its reply callback when the context goes. */
 	storeev_drop(se, "no reply within the timeout");
 }
 
@@ -240,36 +280,80 @@ storeev_resp_arg(struct buf *b, const char *s, size_t n)
 	buf_append(b, "\r\n", 2);
 }
 
-/* The command is written in the Redis protocol here rather than by
-   hiredis's printf-like formatter: it is the daemon's hottest path. */
-static int
-storeev_send(struct storeev_req *rq, bool eval)
+static void
+storeev_resp_args(struct buf *b, const struct schema_argv *a, int from,
+    int to)
 {
-	struct storeev	*se = rq->se;
+	for (int i = from; i < to; i++)
+		storeev_resp_arg(b, a->argv[i], a->len[i]);
+}
+
+/* The arguments after the script: numkeys, every request's keys, the
+   shared arguments, every request's own. Written in the Redis protocol
+   here rather than by hiredis's printf-like formatter: it is the daemon's
+   hottest path. */
+static void
+storeev_build(struct storeev *se, struct storeev_batch *b)
+{
+	char nk[24];
+
+	snprintf(nk, sizeof(nk), "%zu", b->n * SCHEMA_CHECK_NKEYS);
+	buf_reset(&b->tail);
+	storeev_resp_arg(&b->tail, nk, strlen(nk));
+	for (size_t i = 0; i < b->n; i++)
+		storeev_resp_args(&b->tail, b->reqs[i].args, 0,
+		    SCHEMA_CHECK_NKEYS);
+	storeev_resp_args(&b->tail, &se->consts, 0, se->consts.argc);
+	for (size_t i = 0; i < b->n; i++)
+		storeev_resp_args(&b->tail, b->reqs[i].args,
+		    SCHEMA_CHECK_NKEYS, SCHEMA_CHECK_NKEYS +
+		    SCHEMA_CHECK_NARGS);
+	b->nargs = 1 + b->n * (SCHEMA_CHECK_NKEYS + SCHEMA_CHECK_NARGS) +
+	    (size_t)se->consts.argc;
+}
+
+static int
+storeev_send(struct storeev_batch *b, bool eval)
+{
+	struct storeev	*se = b->se;
 	const char	*script = eval ? schema_script() : se->sha;
 
 	if (se->ac == NULL)
 		return -1;
 	buf_reset(&se->cmd);
-	storeev_resp_num(&se->cmd, '*', (size_t)rq->args->argc + 2);
+	storeev_resp_num(&se->cmd, '*', b->nargs + 2);
 	storeev_resp_arg(&se->cmd, eval ? "EVAL" : "EVALSHA",
 	    eval ? 4 : 7);
 	storeev_resp_arg(&se->cmd, script, strlen(script));
-	for (int i = 0; i < rq->args->argc; i++)
-		storeev_resp_arg(&se->cmd, rq->args->argv[i], rq->args->len[i]);
-	if (redisAsyncFormattedCommand(se->ac, storeev_reply, rq,
-	    se->cmd.data, se->cmd.len) != REDIS_OK)
-		return -1;
-	/* hiredis writes when the socket is next reported writable, one
-	   loop iteration later; write instead once the requests handled in
-	   this iteration have all queued theirs. */
-	if (!se->flush_pending && se->state == STOREEV_UP) {
-		se->flush_pending = true;
-		event_active(se->flush, EV_TIMEOUT, 0);
-	}
-	return 0;
+	buf_append(&se->cmd, b->tail.data, b->tail.len);
+	return redisAsyncFormattedCommand(se->ac, storeev_reply, b,
+	    se->cmd.data, se->cmd.len) == REDIS_OK ? 0 : -1;
 }
 
+/* Send the requests gathered so far as one batch. */
+static void
+storeev_send_gathered(struct storeev *se)
+{
+	struct storeev_batch	*b = se->gather;
+	struct timeval		 tv;
+
+	if (b == NULL)
+		return;
+	se->gather = NULL;
+	storeev_build(se, b);
+	if (storeev_send(b, false) < 0) {
+		storeev_fail(b, "cannot send");
+		storeev_batch_free(b);
+		return;
+	}
+	b->timer = evtimer_new(se->base, storeev_timeout, b);
+	tv = store_timeval(se->cf->redis_timeout_ms);
+	evtimer_add(b->timer, &tv);
+}
+
+/* Runs once the requests handled in a loop iteration have all been
+   gathered: sends them as one script run and writes at once, where
+   hiredis would wait for the socket to be reported writable. */
 static void
 storeev_flush(evutil_socket_t fd, short what, void *arg)
 {
@@ -278,6 +362,7 @@ storeev_flush(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	se->flush_pending = false;
+	storeev_send_gathered(se);
 	if (se->ac != NULL && se->state == STOREEV_UP)
 		redisAsyncHandleWrite(se->ac);
 }
@@ -286,27 +371,26 @@ void
 storeev_check(struct storeev *se, const struct schema_argv *args,
     storeev_cb *cb, void *arg)
 {
-	struct storeev_req	*rq;
-	struct timeval		 tv;
+	struct storeev_req *rq;
 
 	if (se->state == STOREEV_DOWN || se->ac == NULL) {
 		cb(arg, NULL, "not connected");
 		return;
 	}
-	rq = xcalloc(1, sizeof(*rq));
-	rq->se = se;
+	if (se->gather == NULL) {
+		se->gather = xcalloc(1, sizeof(*se->gather));
+		se->gather->se = se;
+	}
+	rq = &se->gather->reqs[se->gather->n++];
 	rq->args = args;
 	rq->cb = cb;
 	rq->arg = arg;
-	rq->timer = evtimer_new(se->base, storeev_timeout, rq);
-	se->pending++;
-	if (storeev_send(rq, false) < 0) {
-		storeev_req_free(rq);
-		cb(arg, NULL, "cannot send");
-		return;
+	if (se->gather->n == STOREEV_BATCH_MAX)
+		storeev_send_gathered(se);
+	if (!se->flush_pending) {
+		se->flush_pending = true;
+		event_active(se->flush, EV_TIMEOUT, 0);
 	}
-	tv = store_timeval(se->cf->redis_timeout_ms);
-	evtimer_add(rq->timer, &tv);
 }
 
 static void
@@ -547,6 +631,12 @@ storeev_new(struct event_base *base, const struct config *cf, char *errbuf,
 		free(se);
 		return NULL;
 	}
+	if (schema_check_consts(cf, &se->consts) < 0) {
+		snprintf(errbuf, errlen, "prefix too long");
+		redisurl_free(&se->url);
+		free(se);
+		return NULL;
+	}
 	se->base = base;
 	se->cf = cf;
 	se->url_text = xstrdup(cf->redis_url);
@@ -565,7 +655,12 @@ storeev_set_config(struct storeev *se, const struct config *cf)
 	char			 err[256];
 	struct redisurl		*u;
 
+	/* What was gathered was built for the old configuration. */
+	storeev_send_gathered(se);
 	se->cf = cf;
+	if (schema_check_consts(cf, &se->consts) < 0)
+		log_err(NULL, "redis: prefix too long for the decision "
+		    "script");
 	if (strcmp(se->url_text, cf->redis_url) == 0)
 		return;
 	u = redisurl_parse(cf->redis_url, err, sizeof(err));
@@ -582,12 +677,6 @@ storeev_set_config(struct storeev *se, const struct config *cf)
 	storeev_connect(se);
 }
 
-size_t
-storeev_pending(const struct storeev *se)
-{
-	return se->pending;
-}
-
 void
 storeev_free(struct storeev **sep)
 {
@@ -596,6 +685,10 @@ storeev_free(struct storeev **sep)
 	if (se == NULL)
 		return;
 	*sep = NULL;
+	if (se->gather != NULL) {
+		storeev_fail(se->gather, "shutting down");
+		storeev_batch_free(se->gather);
+	}
 	storeev_disconnect(se);
 	event_free(se->retry);
 	event_free(se->conn_timer);

@@ -28,16 +28,15 @@ typedef void	storeev_cb(void *arg, const struct schema_result *res,
    be replaced with storeev_set_config(). */
 struct storeev	*storeev_new(struct event_base *base, const struct config *cf,
 		    char *errbuf, size_t errlen);
-/* Run the check script with args (from schema_check_argv), which must
-   stay valid until cb has been called. cb may be called before this
-   returns (when Redis is known to be down). */
+/* Decide the recipient of args (from schema_check_argv), which must stay
+   valid until cb has been called. Requests made in one loop iteration
+   are decided together in one script run, in the order made. cb may be
+   called before this returns (when Redis is known to be down). */
 void		 storeev_check(struct storeev *se,
 		    const struct schema_argv *args, storeev_cb *cb, void *arg);
 /* Use a new configuration; reconnects when the server changed. */
 void		 storeev_set_config(struct storeev *se,
 		    const struct config *cf);
-/* Requests sent and not yet answered. */
-size_t		 storeev_pending(const struct storeev *se);
 /* Disconnect (pending requests are answered as failed) and free; *sep
    becomes NULL. Accepts NULL. */
 void		 storeev_free(struct storeev **sep);

@@ -1,8 +1,10 @@
 /*
  * server.c - libevent loop of sesgate-policyd. Owns the listeners, every
  * connection and its queue of requests, and the configuration in use.
- * Requests of one connection may be in flight together (a client may
- * pipeline); their replies are written in the order the requests came.
+ * A client may pipeline: its requests are read ahead and answered in the
+ * order they came, but decided one after another, as Postfix sends them,
+ * so that the recipients of a message (all asked about on one connection,
+ * SMTPD_POLICY_README says) are counted here, exactly, per connection.
  * A request holds a reference to the configuration it was decided with,
  * so a reload (SIGHUP) swaps the pointer between requests and the old
  * configuration dies with its last request. Single threaded.
@@ -67,6 +69,9 @@ struct conn {
 	struct pend		*head, *tail;	/* requests, oldest first */
 	struct pend		*spare;		/* one kept for reuse */
 	size_t			 inflight;
+	bool			 deciding;	/* a request is with Redis */
+	struct buf		 msg;		/* instance of the message */
+	long			 msg_rcpts;	/* its recipients accepted */
 	bool			 eof;		/* peer closed or error */
 	bool			 in_read;	/* conn_read() flushes */
 	bool			 stop_reading;
@@ -147,6 +152,7 @@ conn_free(struct conn *c)
 	evutil_closesocket(c->fd);
 	buf_free(&c->in);
 	buf_free(&c->out);
+	buf_free(&c->msg);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -277,21 +283,51 @@ static void
 pend_answered(void *arg, const struct schema_result *res, const char *err)
 {
 	struct pend	*p = arg;
+	struct conn	*c = p->c;
 	const struct config *cf = p->cfr->cf;
 
+	c->deciding = false;
 	if (res != NULL) {
+		if (res->status == SCHEMA_ACCEPT && *p->d.check.instance != '\0')
+			c->msg_rcpts++;
 		decide_result(cf, res, &p->d);
 	} else {
 		decide_store_error(cf, &p->d);
-		LOG_DEBUGF(request_str(&p->req, "queue_id"), "policyd: redis: "
-		    "%s", err);
+		/* An outage is logged once, by storeev; what the script
+		   refused is about this request. */
+		if (strncmp(err, "script error", 12) == 0)
+			log_warning(request_str(&p->req, "queue_id"), "policyd: "
+			    "redis: %s", err);
+		else
+			LOG_DEBUGF(request_str(&p->req, "queue_id"), "policyd: "
+			    "redis: %s", err);
 	}
 	p->done = true;
 	pend_log(p);
-	/* Inside conn_read() (storeev answered at once) the reader flushes
-	   when it is done with the connection. */
-	if (!p->c->in_read)
-		conn_flush(p->c);
+	/* Inside conn_read() (storeev answered at once) the reader goes on
+	   and flushes when it is done with the connection. Otherwise
+	   requests read ahead are decided next. */
+	if (c->in_read)
+		return;
+	if (!c->eof && c->in.len > c->in_off)
+		event_active(c->ev_read, EV_READ, 0);
+	conn_flush(c);
+}
+
+/* The recipients of ck's message accepted on this connection so far;
+   a new instance is a new message. */
+static void
+conn_msg(struct conn *c, struct schema_check *ck)
+{
+	size_t n = strlen(ck->instance);
+
+	if (n != c->msg.len || (n > 0 &&
+	    memcmp(c->msg.data, ck->instance, n) != 0)) {
+		buf_reset(&c->msg);
+		buf_append(&c->msg, ck->instance, n);
+		c->msg_rcpts = 0;
+	}
+	ck->msg_rcpts = c->msg_rcpts;
 }
 
 static struct pend *
@@ -342,6 +378,7 @@ conn_request(struct conn *c, const char *data, size_t len)
 			    "policyd: %s: DUNNO", p->d.why);
 		return;
 	}
+	conn_msg(c, &p->d.check);
 	if (schema_check_argv(cf, &p->d.check, &p->args) < 0) {
 		decide_store_error(cf, &p->d);
 		p->done = true;
@@ -350,6 +387,7 @@ conn_request(struct conn *c, const char *data, size_t len)
 		    p->d.action);
 		return;
 	}
+	c->deciding = true;
 	storeev_check(c->srv->se, &p->args, pend_answered, p);
 }
 
@@ -386,7 +424,7 @@ conn_read(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	c->in_read = true;
-	while (!c->eof && c->inflight < CONN_MAX_INFLIGHT &&
+	while (!c->eof && !c->deciding && c->inflight < CONN_MAX_INFLIGHT &&
 	    c->in.len > c->in_off) {
 		const char	*data = c->in.data + c->in_off;
 		size_t		 avail = c->in.len - c->in_off, len;

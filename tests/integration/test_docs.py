@@ -208,7 +208,7 @@ def schema_key_patterns():
                 else:
                     assert "%" not in rest, f
                     patterns.add(f"sesgate:{name}{rest}")
-    assert len(kinds) >= 8 and len(patterns) >= 12
+    assert len(kinds) >= 7 and len(patterns) >= 11
     return kinds, patterns
 
 

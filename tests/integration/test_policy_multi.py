@@ -52,3 +52,49 @@ def test_account_quota_is_exact_across_daemons(redis_server, policyd_factory,
     for p in daemons:
         assert p.proc.poll() is None
         assert p.logtext().count("decision=") > 0
+
+
+ROUNDS = 4
+CONNS = 32
+
+
+def test_levels_exact_when_decided_together(redis_server, policyd_factory,
+                                            policy_usage):
+    """Many connections asking at the same moment are decided together
+    (one script run for what one loop pass reads), one after another: the
+    sender, domain and account limits hold exactly, an override included,
+    and every refused recipient consumes nothing."""
+    import socket
+    redis_server.cli("SADD", "sesgate:identities", "multi.example")
+    redis_server.cli("HSET", "sesgate:limits:sender:u0", "max_24h", "10")
+    p = policyd_factory(policyd={"sender_max_24h": "8",
+                                 "domain_max_24h": "30",
+                                 "account_max_24h": "1000",
+                                 "account_max_rate": "unlimited"})
+    conns = [socket.create_connection(("127.0.0.1", p.port), timeout=10)
+             for _ in range(CONNS)]
+    files = [c.makefile("rb") for c in conns]
+    got = []
+    for r in range(ROUNDS):
+        for k, c in enumerate(conns):
+            c.sendall((f"request=smtpd_access_policy\nprotocol_state=RCPT\n"
+                       f"client_address=127.0.0.1\nsasl_username=u{k % 4}\n"
+                       f"sender=s{k}@multi.example\n"
+                       f"recipient=r{r}.{k}@dest.example\n\n").encode())
+        for f in files:
+            line = f.readline().decode()
+            assert f.readline() == b"\n"
+            got.append(line[len("action="):].rstrip("\n"))
+    for f, c in zip(files, conns):
+        f.close()
+        c.close()
+    total = ROUNDS * CONNS
+    assert got.count("DUNNO") == 30
+    assert got.count(QUOTA) == total - 30
+    users = [policy_usage("sender", f"u{u}") for u in range(4)]
+    assert sum(users) == 30 and users[0] <= 10 and max(users[1:]) <= 8
+    assert policy_usage("domain", "multi.example") == 30
+    assert policy_usage("account") == 30
+    stats = redis_server.client().hgetall("sesgate:stats")
+    assert stats == {"policyd:accept": "30",
+                     "policyd:quota": str(total - 30)}

@@ -427,3 +427,67 @@ def test_unix_socket_speaks_the_same(pd):
                    f"action={MALFORMED}\n", "action=DUNNO\n"]
     assert "client=unix malformed request: line 1: no '='" in \
         wait_log(pd, "client=unix malformed request")
+
+
+TOO_MANY = "452 4.5.3 Too many recipients"
+
+
+def test_pipelined_recipients_of_one_message_counted_exactly(redis_server,
+                                                             policyd_factory):
+    """A message's recipients are counted per connection: sent in one
+    write, the third of a two-recipient message is refused, a recipient
+    refused for another reason takes no place, and a new instance starts
+    again from zero."""
+    redis_server.cli("SADD", "sesgate:identities", "ok.example")
+    redis_server.cli("HSET", "sesgate:suppression:gone@dest.example",
+                     "reason", "BOUNCE", "time", "1700000000")
+    p = policyd_factory(policyd={"max_recipients": "2",
+                                 "account_max_rate": "unlimited"})
+    c = Raw(p.port)
+    rcpts = ["r1@dest.example", "gone@dest.example", "r2@dest.example",
+             "r3@dest.example", "r4@dest.example"]
+    data = "".join(request(recipient=r, instance="M1") for r in rcpts)
+    data += request(recipient="r5@dest.example", instance="M2")
+    data += request(recipient="r6@dest.example")    # no instance
+    c.send(data)
+    got = [c.reply() for _ in range(len(rcpts) + 2)]
+    assert got == ["DUNNO", SUPPRESSED, "DUNNO", TOO_MANY, TOO_MANY,
+                   "DUNNO", "DUNNO"]
+    c.close()
+    # The count is the connection's: a new connection starts anew, and
+    # nothing about messages is kept in Redis.
+    c = Raw(p.port)
+    c.send(request(recipient="r7@dest.example", instance="M1"))
+    assert c.reply() == "DUNNO"
+    c.close()
+    assert redis_server.cli("--scan", "--pattern", "sesgate:msg*") == ""
+    stats = redis_server.client().hgetall("sesgate:stats")
+    assert stats == {"policyd:accept": "5", "policyd:suppressed": "1",
+                     "policyd:too_many_recipients": "2"}
+
+
+def test_wrong_type_key_fails_only_its_recipient(redis_server,
+                                                 policyd_factory):
+    """A key of the wrong type (written by hand) makes its recipient get
+    on_store_error with a log line; recipients decided in the same script
+    run, before and after it, are answered normally and counted."""
+    redis_server.cli("SADD", "sesgate:identities", "ok.example")
+    redis_server.cli("SET", "sesgate:suppression:odd@dest.example", "x")
+    redis_server.cli("HSET", "sesgate:suppression:gone@dest.example",
+                     "reason", "BOUNCE", "time", "1700000000")
+    p = policyd_factory(policyd={"account_max_rate": "unlimited"})
+    clients = [Raw(p.port) for _ in range(3)]
+    rcpts = ["a1@dest.example", "odd@dest.example", "gone@dest.example"]
+    # Three connections writing at once: most often one script run.
+    for c, r in zip(clients, rcpts):
+        c.send(request(recipient=r))
+    got = [c.reply() for c in clients]
+    assert got == ["DUNNO", "DEFER_IF_PERMIT 4.3.0 Sending limits cannot "
+                   "be checked now; try again later", SUPPRESSED]
+    log = wait_log(p, "WRONGTYPE")
+    assert "policyd: redis: script error: WRONGTYPE" in log
+    for c in clients:
+        c.close()
+    stats = redis_server.client().hgetall("sesgate:stats")
+    assert stats == {"policyd:accept": "1", "policyd:suppressed": "1"}
+    still_serves(p)

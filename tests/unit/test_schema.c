@@ -30,8 +30,6 @@ static const struct {
 	    "x", "sesgate:identities" },
 	{ "suppression entry", SCHEMA_SUPPRESSION, SCHEMA_ACCOUNT,
 	    "user@example.com", "sesgate:suppression:user@example.com" },
-	{ "message", SCHEMA_MSG, SCHEMA_ACCOUNT, "8a3c.6651f2e4.9d1c2.0",
-	    "sesgate:msg:8a3c.6651f2e4.9d1c2.0" },
 	{ "pause account", SCHEMA_PAUSE, SCHEMA_ACCOUNT, NULL,
 	    "sesgate:pause:account" },
 	{ "pause account ignores id", SCHEMA_PAUSE, SCHEMA_ACCOUNT, "x",
@@ -221,63 +219,76 @@ argv_expect(const char *name, const struct schema_argv *a,
 	EXPECT_INT("schema_check_argv (argc)", name, a->argc, nwant);
 }
 
-/* lib/sesgate.lua reads KEYS[1..numkeys], then ARGV[1] = "check", ARGV[2..]
-   in this order; see the comment at its "check" operation. */
+/* What a batch of one recipient sends after numkeys: its keys, the shared
+   arguments, its own arguments; see the comment at the "check" operation
+   of lib/sesgate.lua. */
+static void
+wire_argv(const char *name, const struct config *cf,
+    const struct schema_check *in, struct schema_argv *out)
+{
+	struct schema_argv r, c;
+
+	EXPECT_INT("schema_check_argv", name, schema_check_argv(cf, in, &r),
+	    0);
+	EXPECT_INT("schema_check_argv (argc)", name, r.argc,
+	    SCHEMA_CHECK_NKEYS + SCHEMA_CHECK_NARGS);
+	EXPECT_INT("schema_check_consts", name, schema_check_consts(cf, &c),
+	    0);
+	EXPECT_INT("schema_check_consts (argc)", name, c.argc,
+	    SCHEMA_CHECK_NCONST);
+	schema_argv_init(out);
+	for (int i = 0; i < SCHEMA_CHECK_NKEYS; i++)
+		ck_assert_int_eq(schema_argv_add(out, r.argv[i], r.len[i]), 0);
+	for (int i = 0; i < c.argc; i++)
+		ck_assert_int_eq(schema_argv_add(out, c.argv[i], c.len[i]), 0);
+	for (int i = SCHEMA_CHECK_NKEYS; i < r.argc; i++)
+		ck_assert_int_eq(schema_argv_add(out, r.argv[i], r.len[i]), 0);
+}
+
 START_TEST(test_check_argv_default)
 {
 	static const char *const want[] = {
-		"14",
 		/* KEYS 1-4: pause of account, sender id, envelope sender,
 		   sender domain */
 		"sesgate:pause:account",
 		"sesgate:pause:sender:alice",
 		"sesgate:pause:sender:alice@example.com",
 		"sesgate:pause:domain:example.com",
-		/* 5 identities, 6 suppression entry, 7 message, 8 stats */
+		/* 5 identities, 6 suppression entry, 7 stats */
 		"sesgate:identities",
 		"sesgate:suppression:bob@example.net",
-		"sesgate:msg:8a3c.6651f2e4.9d1c2.0",
 		"sesgate:stats",
-		/* 9-11 limits, 12-14 usage: sender, domain, account */
+		/* 8-10 limits, 11-13 usage: sender, domain, account */
 		"sesgate:limits:sender:alice",
 		"sesgate:limits:domain:example.com",
 		"sesgate:limits:account",
 		"sesgate:usage:sender:alice",
 		"sesgate:usage:domain:example.com",
 		"sesgate:usage:account",
-		/* ARGV 1-5: op, sender, its domain, recipient, its domain */
-		"check", "alice@example.com", "example.com",
-		"bob@example.net", "example.net",
-		/* 6 verify_sender, 7 sandbox, 8 max_recipients, 9 window,
-		   10 bucket, 11 buckets */
-		"1", "0", "50", "86400000", "60000", "1440",
-		/* 12-20 max_24h, max_rate, burst of sender, domain, account */
+		/* ARGV 1 op, 2 verify_sender, 3 sandbox, 4 max_recipients,
+		   5 window, 6 bucket, 7 buckets */
+		"check", "1", "0", "50", "86400000", "60000", "1440",
+		/* 8-16 max_24h, max_rate, burst of sender, domain, account */
 		"-1", "-1", "0",
 		"-1", "-1", "0",
 		/* (max_rate in millionths of a message per second) */
 		"50000", "14000000", "0",
-		/* 21 count_daily, 22 recipient count TTL, 23 the name that
-		   stands for a key that does not apply */
-		"1", "3600", "sesgate:none",
+		/* 17 the name that stands for a key that does not apply */
+		"sesgate:none",
+		/* the recipient's: sender, its domain, recipient, its domain,
+		   count_daily, recipients of the message so far */
+		"alice@example.com", "example.com",
+		"bob@example.net", "example.net", "1", "3",
 	};
 	struct config		*cf = config_defaults();
 	struct schema_check	 in = {
 		"alice@example.com", "alice", "bob@example.net",
-		"8a3c.6651f2e4.9d1c2.0", true
+		"8a3c.6651f2e4.9d1c2.0", true, 3
 	};
 	struct schema_argv	 a;
 
-	EXPECT_INT("schema_check_argv", "defaults", schema_check_argv(cf, &in,
-	    &a), 0);
+	wire_argv("defaults", cf, &in, &a);
 	argv_expect("defaults", &a, want, NELEM(want));
-	/* numkeys counts exactly the arguments before "check". */
-	for (int i = 1; i < a.argc; i++) {
-		if (strcmp(a.argv[i], "check") == 0) {
-			EXPECT_INT("schema_check_argv", "numkeys",
-			    atoi(a.argv[0]), i - 1);
-			break;
-		}
-	}
 	config_free(&cf);
 }
 END_TEST
@@ -285,7 +296,6 @@ END_TEST
 START_TEST(test_check_argv_variants)
 {
 	static const char *const want[] = {
-		"14",
 		"x:pause:account",
 		"x:pause:sender:carol@example.org",
 		"x:none",		/* envelope sender is the identity */
@@ -293,7 +303,6 @@ START_TEST(test_check_argv_variants)
 		"x:identities",
 		"x:suppression:ae8d942c626be48b0249875ca2e372dc"
 		    "3ea45fe46e38cc7747906329f4e01f1d",
-		"x:none",		/* no message instance */
 		"x:stats",
 		"x:limits:sender:carol@example.org",
 		"x:limits:domain:example.org",
@@ -301,18 +310,19 @@ START_TEST(test_check_argv_variants)
 		"x:usage:sender:carol@example.org",
 		"x:usage:domain:example.org",
 		"x:usage:account",
-		"check", "carol@example.org", "example.org",
-		"bob@example.net", "example.net",
-		"0", "1", "10", "10000", "1000", "10",
+		"check", "0", "1", "10", "10000", "1000", "10",
 		"500", "500000", "2",
 		"-1", "3000000", "0",
 		"200", "1000000", "0",		/* sandbox, not account */
-		"0", "3600", "x:none",
+		"x:none",
+		"carol@example.org", "example.org",
+		"bob@example.net", "example.net",
+		"0", "-1",			/* no message instance */
 	};
 	struct config		*cf = config_defaults();
 	struct schema_check	 in = {
 		"carol@example.org", "carol@example.org", "bob@example.net",
-		"", false
+		"", false, 7
 	};
 	struct schema_argv	 a;
 
@@ -326,8 +336,7 @@ START_TEST(test_check_argv_variants)
 	cf->policyd_sender.max_rate = 0.5;
 	cf->policyd_sender.burst = 2;
 	cf->policyd_domain.max_rate = 3;
-	EXPECT_INT("schema_check_argv", "variants", schema_check_argv(cf, &in,
-	    &a), 0);
+	wire_argv("variants", cf, &in, &a);
 	argv_expect("variants", &a, want, NELEM(want));
 	config_free(&cf);
 }
@@ -339,14 +348,12 @@ END_TEST
 START_TEST(test_check_argv_null_sender)
 {
 	static const char *const want[] = {
-		"14",
 		"sesgate:pause:account",
 		"sesgate:pause:sender:<>",
 		"sesgate:none",		/* no envelope sender */
 		"sesgate:none",		/* no sender domain */
 		"sesgate:identities",
 		"sesgate:suppression:bob@example.net",
-		"sesgate:none",		/* no message instance */
 		"sesgate:stats",
 		"sesgate:limits:sender:<>",
 		"sesgate:limits:domain:<>",
@@ -354,19 +361,19 @@ START_TEST(test_check_argv_null_sender)
 		"sesgate:usage:sender:<>",
 		"sesgate:usage:domain:<>",
 		"sesgate:usage:account",
-		"check", "", "", "bob@example.net", "example.net",
-		"1", "0", "50", "86400000", "60000", "1440",
+		"check", "1", "0", "50", "86400000", "60000", "1440",
 		"-1", "-1", "0",
 		"-1", "-1", "0",
 		"50000", "14000000", "0",
-		"1", "3600", "sesgate:none",
+		"sesgate:none",
+		"", "", "bob@example.net", "example.net", "1", "-1",
 	};
 	struct config		*cf = config_defaults();
-	struct schema_check	 in = { "", "<>", "bob@example.net", "", true };
+	struct schema_check	 in = { "", "<>", "bob@example.net", "", true,
+				    0 };
 	struct schema_argv	 a;
 
-	EXPECT_INT("schema_check_argv", "null sender", schema_check_argv(cf,
-	    &in, &a), 0);
+	wire_argv("null sender", cf, &in, &a);
 	argv_expect("null sender", &a, want, NELEM(want));
 	config_free(&cf);
 }
@@ -378,33 +385,39 @@ START_TEST(test_check_argv_null_sender_sasl)
 {
 	struct config		*cf = config_defaults();
 	struct schema_check	 in = { "", "alice", "bob@example.net", "Q1",
-				    true };
+				    true, 0 };
 	struct schema_argv	 a;
+
+	/* Argument i (0-based: keys, then the recipient's arguments). */
+	static const struct {
+		int		 i;
+		const char	*want;
+	} picks[] = {
+		{ 1, "sesgate:pause:sender:alice" },
+		{ 2, "sesgate:none" },
+		{ 3, "sesgate:none" },
+		{ 7, "sesgate:limits:sender:alice" },
+		{ 8, "sesgate:limits:domain:<>" },
+		{ 11, "sesgate:usage:domain:<>" },
+		{ 18, "0" },
+	};
 
 	EXPECT_INT("schema_check_argv", "null sender, SASL user",
 	    schema_check_argv(cf, &in, &a), 0);
-	EXPECT_INT("schema_check_argv (argc)", "null sender, SASL user",
-	    a.argc, 38);
-	EXPECT_STR("schema_check_argv", "null sender, SASL user: argv[2]",
-	    a.argv[2], "sesgate:pause:sender:alice");
-	EXPECT_STR("schema_check_argv", "null sender, SASL user: argv[3]",
-	    a.argv[3], "sesgate:none");
-	EXPECT_STR("schema_check_argv", "null sender, SASL user: argv[4]",
-	    a.argv[4], "sesgate:none");
-	EXPECT_STR("schema_check_argv", "null sender, SASL user: argv[7]",
-	    a.argv[7], "sesgate:msg:Q1");
-	EXPECT_STR("schema_check_argv", "null sender, SASL user: argv[9]",
-	    a.argv[9], "sesgate:limits:sender:alice");
-	EXPECT_STR("schema_check_argv", "null sender, SASL user: argv[10]",
-	    a.argv[10], "sesgate:limits:domain:<>");
-	EXPECT_STR("schema_check_argv", "null sender, SASL user: argv[13]",
-	    a.argv[13], "sesgate:usage:domain:<>");
+	for (size_t k = 0; k < NELEM(picks); k++) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "null sender, SASL user: [%d]",
+		    picks[k].i);
+		EXPECT_STR("schema_check_argv", what, a.argv[picks[k].i],
+		    picks[k].want);
+	}
 	config_free(&cf);
 }
 END_TEST
 
 /* max_rate goes to the script as an integer count of millionths of a
-   message per second (ARGV 13, 16, 19 = argv 27, 30, 33). */
+   message per second (shared ARGV 9, 12, 15). */
 START_TEST(test_check_argv_rates)
 {
 	static const struct {
@@ -422,8 +435,6 @@ START_TEST(test_check_argv_rates)
 		{ "1000", 1000, "1000000000" },
 		{ "unlimited", CONFIG_UNLIMITED, "-1" },
 	};
-	struct schema_check	in = { "a@example.com", "a@example.com",
-				    "b@example.net", "", true };
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		struct config		*cf = config_defaults();
@@ -433,17 +444,17 @@ START_TEST(test_check_argv_rates)
 		cf->policyd_sender.max_rate = cases[i].rate;
 		cf->policyd_domain.max_rate = cases[i].rate;
 		cf->policyd_account.max_rate = cases[i].rate;
-		EXPECT_INT("schema_check_argv", cases[i].name,
-		    schema_check_argv(cf, &in, &a), 0);
-		ck_assert_int_eq(a.argc, 38);
+		EXPECT_INT("schema_check_consts", cases[i].name,
+		    schema_check_consts(cf, &a), 0);
+		ck_assert_int_eq(a.argc, SCHEMA_CHECK_NCONST);
 		snprintf(what, sizeof(what), "rate %s: sender", cases[i].name);
-		EXPECT_STR("schema_check_argv", what, a.argv[27],
+		EXPECT_STR("schema_check_consts", what, a.argv[8],
 		    cases[i].want);
 		snprintf(what, sizeof(what), "rate %s: domain", cases[i].name);
-		EXPECT_STR("schema_check_argv", what, a.argv[30],
+		EXPECT_STR("schema_check_consts", what, a.argv[11],
 		    cases[i].want);
 		snprintf(what, sizeof(what), "rate %s: account", cases[i].name);
-		EXPECT_STR("schema_check_argv", what, a.argv[33],
+		EXPECT_STR("schema_check_consts", what, a.argv[14],
 		    cases[i].want);
 		config_free(&cf);
 	}
@@ -455,7 +466,7 @@ START_TEST(test_check_argv_too_long)
 	struct config		*cf = config_defaults();
 	char			 id[SCHEMA_KEY_MAX + 1];
 	struct schema_check	 in = { "a@example.com", id, "b@example.net",
-				    "", true };
+				    "", true, 0 };
 	struct schema_argv	 a;
 
 	/* The longest SASL name decide_request() passes fits... */
@@ -464,7 +475,7 @@ START_TEST(test_check_argv_too_long)
 	EXPECT_INT("schema_check_argv", "320-byte sender id",
 	    schema_check_argv(cf, &in, &a), 0);
 	EXPECT_INT("schema_check_argv", "320-byte sender id: key length",
-	    strlen(a.argv[2]), strlen("sesgate:pause:sender:") + ADDR_MAX);
+	    strlen(a.argv[1]), strlen("sesgate:pause:sender:") + ADDR_MAX);
 	/* ...and a key that would be longer than SCHEMA_KEY_MAX is refused,
 	   never cut. */
 	memset(id, 'i', SCHEMA_KEY_MAX);
