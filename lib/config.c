@@ -39,7 +39,16 @@ enum opt_type {
 	OPT_PREFIX,
 	OPT_URL,
 	OPT_LISTEN,	/* list of unix:/path and inet:host:port */
+	OPT_SOCKET,	/* libmilter: unix:/path, inet:port@host, inet6: */
+	OPT_SIZE,	/* bytes, with k, M, G (binary) suffixes */
+	OPT_HEADERS,	/* list of header names that may be signed */
+	OPT_CANON,	/* DKIM canonicalization header/body */
+	OPT_DKIMKEY,	/* repeatable: domain selector keyfile */
+	OPT_CONFSET,	/* repeatable: domain-or-user:NAME set [tags] */
 };
+
+/* Options that may be given on several lines, each adding an entry. */
+#define OPT_REPEATS(t)	((t) == OPT_DKIMKEY || (t) == OPT_CONFSET)
 
 struct config_opt {
 	const char		*section;
@@ -56,6 +65,7 @@ static const char *const store_actions[] = {
 	"defer_if_permit", "defer", "dunno", NULL
 };
 static const char *const sender_identities[] = { "sasl", "envelope", NULL };
+static const char *const milter_actions[] = { "tempfail", "accept", NULL };
 
 #define OFF(f)	offsetof(struct config, f)
 #define LIMITS(sec, lvl, f, d24, drate)					\
@@ -115,6 +125,40 @@ static const struct config_opt config_opts[] = {
 	LIMITS("policyd", account, policyd_account, "50000", "14"),
 	LIMITS("policyd", domain, policyd_domain, "unlimited", "unlimited"),
 	LIMITS("policyd", sender, policyd_sender, "unlimited", "unlimited"),
+
+	{ "milter", "listen", OPT_SOCKET, OFF(milter_listen),
+	    "unix:/run/sesgate/milter.sock", 0, 0, NULL, false },
+	{ "milter", "outbound_daemon_names", OPT_LIST,
+	    OFF(milter_outbound_daemons), "ORIGINATING", 0, 0, NULL, false },
+	{ "milter", "dkim_key", OPT_DKIMKEY, OFF(milter_dkim_keys), "",
+	    0, 0, NULL, false },
+	{ "milter", "dual_sign", OPT_BOOL, OFF(milter_dual_sign), "no",
+	    0, 0, NULL, false },
+	{ "milter", "sign_subdomains", OPT_BOOL, OFF(milter_sign_subdomains),
+	    "no", 0, 0, NULL, false },
+	{ "milter", "canonicalization", OPT_CANON, OFF(milter_canon),
+	    "relaxed/relaxed", 0, 0, NULL, false },
+	/* RFC 6376 section 5.4.1's list, less Date, which SES rewrites. */
+	{ "milter", "sign_headers", OPT_HEADERS, OFF(milter_sign_headers),
+	    "From, Reply-To, Subject, To, Cc, Resent-Date, Resent-From, "
+	    "Resent-To, Resent-Cc, In-Reply-To, References, List-Id, "
+	    "List-Help, List-Unsubscribe, List-Subscribe, List-Post, "
+	    "List-Owner, List-Archive", 0, 0, NULL, false },
+	{ "milter", "oversign_headers", OPT_HEADERS,
+	    OFF(milter_oversign_headers), "From", 0, 0, NULL, false },
+	{ "milter", "max_message_size", OPT_SIZE,
+	    OFF(milter_max_message_size), "10M", 1024, 40LL << 20, NULL,
+	    false },
+	{ "milter", "verify_from", OPT_BOOL, OFF(milter_verify_from), "yes",
+	    0, 0, NULL, false },
+	{ "milter", "max_recipients", OPT_INT, OFF(milter_max_recipients),
+	    "50", 1, 100000, NULL, false },
+	{ "milter", "configuration_set", OPT_CONFSET,
+	    OFF(milter_configuration_sets), "", 0, 0, NULL, false },
+	{ "milter", "policy_checks", OPT_BOOL, OFF(milter_policy_checks), "no",
+	    0, 0, NULL, false },
+	{ "milter", "on_store_error", OPT_ENUM, OFF(milter_on_store_error),
+	    "tempfail", 0, 0, milter_actions, false },
 	{ NULL, NULL, OPT_STR, 0, NULL, 0, 0, NULL, false }
 };
 
@@ -161,11 +205,15 @@ config_free_field(struct config *cf, const struct config_opt *o)
 	case OPT_REGION:
 	case OPT_PREFIX:
 	case OPT_URL:
+	case OPT_SOCKET:
 		free(*(char **)f);
 		*(char **)f = NULL;
 		break;
 	case OPT_LIST:
-	case OPT_LISTEN: {
+	case OPT_LISTEN:
+	case OPT_HEADERS:
+	case OPT_DKIMKEY:
+	case OPT_CONFSET: {
 		char **l = *(char ***)f;
 
 		for (size_t i = 0; l != NULL && l[i] != NULL; i++)
@@ -219,6 +267,208 @@ config_region_ok(const char *v)
 	return *p == '\0';
 }
 
+/* A DNS name of n bytes: labels of letters, digits, '-' and '_' (DKIM
+   selectors and _dmarc use it), joined by single dots. */
+static bool
+config_dns_name_ok(const char *v, size_t n)
+{
+	size_t label = 0;
+
+	if (n == 0 || n > 253 || v[0] == '.' || v[n - 1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)v[i]) && v[i] != '-' &&
+		    v[i] != '_')
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return true;
+}
+
+bool
+config_header_signable(const char *name)
+{
+	/* SES rewrites Message-ID and Date, and its documentation says not
+	   to sign Return-Path and Bounces-To; it strips every X-SES-*
+	   header before delivery. A signature over them would break. */
+	static const char *const never[] = {
+		"Message-ID", "Date", "Return-Path", "Bounces-To",
+	};
+
+	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
+		if (str_ieq(name, never[i]))
+			return false;
+	return strncasecmp(name, "X-SES-", 6) != 0;
+}
+
+/* A header field name (RFC 5322 section 3.6.8: printable ASCII but ':'). */
+static bool
+config_header_name_ok(const char *v)
+{
+	if (*v == '\0')
+		return false;
+	for (; *v != '\0'; v++)
+		if ((unsigned char)*v < 33 || (unsigned char)*v > 126 ||
+		    *v == ':')
+			return false;
+	return true;
+}
+
+/* libmilter's socket forms. */
+static const char *
+config_socket_check(const char *v)
+{
+	const char *at;
+
+	if (strncmp(v, "unix:/", 6) == 0 || strncmp(v, "local:/", 7) == 0)
+		return NULL;
+	if (strncmp(v, "inet:", 5) != 0 && strncmp(v, "inet6:", 6) != 0)
+		return "want unix:/path, inet:port@host or inet6:port@host";
+	at = strchr(v, '@');
+	if (at == NULL || at == strchr(v, ':') + 1 || at[1] == '\0')
+		return "want inet:port@host (such as inet:8891@127.0.0.1)";
+	return NULL;
+}
+
+/* Bytes with an optional binary suffix: 10485760, 10240k, 10M, 1G. */
+static int
+config_size(const char *v, long long *out)
+{
+	char		*end;
+	long long	 n, mult = 1;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	n = strtoll(v, &end, 10);
+	if (str_ieq(end, "k") || str_ieq(end, "KiB"))
+		mult = 1LL << 10;
+	else if (str_ieq(end, "M") || str_ieq(end, "MiB"))
+		mult = 1LL << 20;
+	else if (str_ieq(end, "G") || str_ieq(end, "GiB"))
+		mult = 1LL << 30;
+	else if (*end != '\0')
+		return -1;
+	if (n > (1LL << 40) / mult)
+		return -1;
+	*out = n * mult;
+	return 0;
+}
+
+/* Append entry e to the NULL-terminated list at f. */
+static void
+config_list_append(void *f, char *e)
+{
+	char	**l = *(char ***)f;
+	size_t	 n = 0;
+
+	while (l != NULL && l[n] != NULL)
+		n++;
+	l = xrealloc(l, (n + 2) * sizeof(*l));
+	l[n] = e;
+	l[n + 1] = NULL;
+	*(char ***)f = l;
+}
+
+/* "DOMAIN SELECTOR /path/to/key": checked and stored as one line with
+   the domain in lower case. The key file itself is read by the milter. */
+static const char *
+config_dkimkey(void *f, const char *v, char *why, size_t whylen)
+{
+	char	d[256], s[256], path[4096], extra[2];
+	int	n = sscanf(v, "%255s %255s %4095s %1s", d, s, path, extra);
+
+	if (*v == '\0')
+		return NULL;	/* the default: no key */
+	if (n != 3)
+		return "want DOMAIN SELECTOR /path/to/keyfile";
+	if (!config_dns_name_ok(d, strlen(d)) || strchr(d, '_') != NULL)
+		return "not a domain name";
+	if (!config_dns_name_ok(s, strlen(s)))
+		return "not a DKIM selector (letters, digits, '-', '_', "
+		    "dots)";
+	if (path[0] != '/')
+		return "the key file must be an absolute path";
+	for (char *p = d; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	for (char **l = *(char ***)f; l != NULL && *l != NULL; l++) {
+		size_t dl = strlen(d), sl = strlen(s);
+
+		if (strncmp(*l, d, dl) == 0 && (*l)[dl] == ' ' &&
+		    strncmp(*l + dl + 1, s, sl) == 0 && (*l)[dl + 1 + sl] ==
+		    ' ') {
+			(void)why;
+			(void)whylen;
+			return "this domain and selector are given twice";
+		}
+	}
+	{
+		struct buf b = BUF_INIT;
+
+		buf_printf(&b, "%s %s %s", d, s, path);
+		config_list_append(f, b.data);
+	}
+	return NULL;
+}
+
+/* "WHO SET [TAG=VALUE,...]", WHO a domain or user:NAME (a SASL user):
+   the X-SES-CONFIGURATION-SET (and X-SES-MESSAGE-TAGS) the milter adds.
+   SES allows 0-9 A-Z a-z - _ in set names, tag names and tag values. */
+static const char *
+config_confset(void *f, const char *v)
+{
+	char		 who[400], set[128], tags[1024], extra[2];
+	int		 n = sscanf(v, "%399s %127s %1023s %1s", who, set,
+			    tags, extra);
+	const char	*ok = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "0123456789-_";
+	struct buf	 b = BUF_INIT;
+
+	if (*v == '\0')
+		return NULL;
+	if (n < 2 || n > 3)
+		return "want DOMAIN-or-user:NAME SET [TAG=VALUE,...]";
+	if (strncmp(who, "user:", 5) == 0) {
+		if (who[5] == '\0')
+			return "user: without a name";
+	} else if (!config_dns_name_ok(who, strlen(who))) {
+		return "want a domain or user:NAME before the set";
+	}
+	if (strlen(set) > 64 || set[strspn(set, ok)] != '\0')
+		return "a configuration set name has at most 64 letters, "
+		    "digits, '-' and '_'";
+	if (n == 3) {
+		char *save = NULL, *copy = xstrdup(tags);
+
+		for (char *t = strtok_r(copy, ",", &save); t != NULL;
+		    t = strtok_r(NULL, ",", &save)) {
+			char *eq = strchr(t, '=');
+
+			if (eq == NULL || eq == t || eq[1] == '\0' ||
+			    t[strspn(t, ok)] != '=' ||
+			    eq[1 + strspn(eq + 1, ok)] != '\0') {
+				free(copy);
+				return "tags are NAME=VALUE pairs joined by "
+				    "',', of letters, digits, '-' and '_'";
+			}
+		}
+		free(copy);
+	}
+	if (strncmp(who, "user:", 5) != 0)
+		for (char *p = who; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+	buf_printf(&b, "%s %s%s%s", who, set, n == 3 ? " " : "",
+	    n == 3 ? tags : "");
+	config_list_append(f, b.data);
+	return NULL;
+}
+
 /* Parse value v for option o into cf; NULL, or what is wrong. */
 static const char *
 config_set(struct config *cf, const struct config_opt *o, const char *v,
@@ -244,6 +494,49 @@ config_set(struct config *cf, const struct config_opt *o, const char *v,
 		*(char **)f = xstrdup(v);
 		return NULL;
 	}
+	case OPT_SOCKET: {
+		const char *e = config_socket_check(v);
+
+		if (e != NULL)
+			return e;
+		config_free_field(cf, o);
+		*(char **)f = xstrdup(v);
+		return NULL;
+	}
+	case OPT_SIZE:
+		if (config_size(v, &ll) < 0)
+			return "want a size in bytes, or with k, M or G";
+		if (ll < o->min || ll > o->max) {
+			snprintf(why, whylen, "want a size from %lld to %lld "
+			    "bytes", o->min, o->max);
+			return why;
+		}
+		*(long long *)f = ll;
+		return NULL;
+	case OPT_CANON: {
+		struct config_canon_pair	*c = f;
+		char				 h[16] = "", b[16] = "";
+		int				 i;
+
+		i = sscanf(v, "%15[a-z]/%15[a-z]", h, b);
+		if (i < 1 || strlen(h) + (i == 2 ? strlen(b) + 1 : 0) !=
+		    strlen(v) || (!str_ieq(h, "relaxed") &&
+		    !str_ieq(h, "simple")) || (i == 2 &&
+		    !str_ieq(b, "relaxed") && !str_ieq(b, "simple")))
+			return "want relaxed/relaxed, relaxed/simple, "
+			    "simple/relaxed or simple/simple";
+		c->header = str_ieq(h, "simple") ? CANON_SIMPLE :
+		    CANON_RELAXED;
+		/* RFC 6376 section 3.5: a lone algorithm is the header's,
+		   and the body's is then simple. */
+		c->body = i == 2 && str_ieq(b, "relaxed") ? CANON_RELAXED :
+		    CANON_SIMPLE;
+		return NULL;
+	}
+	case OPT_DKIMKEY:
+		return config_dkimkey(f, v, why, whylen);
+	case OPT_CONFSET:
+		return config_confset(f, v);
 	case OPT_PREFIX:
 		for (const char *p = v; *p != '\0'; p++)
 			if ((unsigned char)*p <= ' ' || *p == 0x7f)
@@ -261,13 +554,27 @@ config_set(struct config *cf, const struct config_opt *o, const char *v,
 		*(char **)f = xstrdup(v);
 		return NULL;
 	case OPT_LIST:
-	case OPT_LISTEN: {
+	case OPT_LISTEN:
+	case OPT_HEADERS: {
 		char	*copy = xstrdup(v), *save = NULL, *tok;
 		char	**l = xcalloc(1, sizeof(*l));
 		size_t	 n = 0;
 
 		for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
 		    tok = strtok_r(NULL, ", \t", &save)) {
+			if (o->type == OPT_HEADERS &&
+			    (!config_header_name_ok(tok) ||
+			    !config_header_signable(tok))) {
+				snprintf(why, whylen, config_header_name_ok(
+				    tok) ? "%s is rewritten or removed by SES "
+				    "and must not be signed" : "\"%s\" is not "
+				    "a header name", tok);
+				for (size_t i = 0; i < n; i++)
+					free(l[i]);
+				free(l);
+				free(copy);
+				return why;
+			}
 			if (o->type == OPT_LISTEN &&
 			    strncmp(tok, "unix:/", 6) != 0 &&
 			    strncmp(tok, "inet:", 5) != 0) {
@@ -420,7 +727,7 @@ config_handler(void *user, const char *section, const char *name,
 		known_section = true;
 		if (strcmp(o->name, name) != 0)
 			continue;
-		if (p->seen[i]) {
+		if (p->seen[i] && !OPT_REPEATS(o->type)) {
 			buf_printf(&p->errors, "%s:%d: [%s] %s: given twice\n",
 			    p->path, p->lineno, section, name);
 			return 1;
@@ -532,6 +839,32 @@ config_print_value(const struct config *cf, const struct config_opt *o,
 	case OPT_URL:
 		config_print_url(*(char *const *)f, fp);
 		break;
+	case OPT_SOCKET:
+		fputs(*(char *const *)f, fp);
+		break;
+	case OPT_SIZE: {
+		long long n = *(const long long *)f;
+
+		if (n != 0 && n % (1LL << 30) == 0)
+			fprintf(fp, "%lldG", n >> 30);
+		else if (n != 0 && n % (1LL << 20) == 0)
+			fprintf(fp, "%lldM", n >> 20);
+		else if (n != 0 && n % (1LL << 10) == 0)
+			fprintf(fp, "%lldk", n >> 10);
+		else
+			fprintf(fp, "%lld", n);
+		break;
+	}
+	case OPT_CANON: {
+		const struct config_canon_pair *c = f;
+
+		fprintf(fp, "%s/%s", c->header == CANON_SIMPLE ? "simple" :
+		    "relaxed", c->body == CANON_SIMPLE ? "simple" : "relaxed");
+		break;
+	}
+	case OPT_DKIMKEY:
+	case OPT_CONFSET:
+		break;		/* one line per entry: config_print() */
 	case OPT_STR:
 	case OPT_REGION:
 	case OPT_PREFIX:
@@ -541,7 +874,8 @@ config_print_value(const struct config *cf, const struct config_opt *o,
 			fputs(*(char *const *)f, fp);
 		break;
 	case OPT_LIST:
-	case OPT_LISTEN: {
+	case OPT_LISTEN:
+	case OPT_HEADERS: {
 		char *const *l = *(char **const *)f;
 
 		for (size_t i = 0; l[i] != NULL; i++)
@@ -608,6 +942,16 @@ config_print(const struct config *cf, FILE *fp)
 		if (strcmp(section, o->section) != 0) {
 			fprintf(fp, "%s[%s]\n", i ? "\n" : "", o->section);
 			section = o->section;
+		}
+		if (OPT_REPEATS(o->type)) {
+			char *const *l = *(char **const *)((const char *)cf +
+			    o->off);
+
+			if (l == NULL || l[0] == NULL)
+				fprintf(fp, "# %s: none\n", o->name);
+			for (size_t k = 0; l != NULL && l[k] != NULL; k++)
+				fprintf(fp, "%s = %s\n", o->name, l[k]);
+			continue;
 		}
 		fprintf(fp, "%s = ", o->name);
 		config_print_value(cf, o, fp);

@@ -1,7 +1,7 @@
 /*
  * config.h - sesgate.conf as the programs see it: one struct, built once by
  * config_load() and never written after. Sections: [global], [redis],
- * [policyd]. A reload builds a new struct and swaps the pointer; a failed
+ * [policyd], [milter]. A reload builds a new struct and swaps the pointer; a failed
  * reload leaves the running one in place.
  */
 #ifndef SESGATE_CONFIG_H
@@ -18,6 +18,16 @@ enum config_store_action {
 	STORE_ACTION_DEFER_IF_PERMIT,
 	STORE_ACTION_DEFER,
 	STORE_ACTION_DUNNO,
+};
+
+enum config_milter_action {
+	MILTER_ACTION_TEMPFAIL,
+	MILTER_ACTION_ACCEPT,
+};
+
+enum config_canon {
+	CANON_RELAXED,
+	CANON_SIMPLE,
 };
 
 enum config_sender_identity {
@@ -63,6 +73,24 @@ struct config {
 	struct config_limits	 policyd_account;
 	struct config_limits	 policyd_domain;
 	struct config_limits	 policyd_sender;
+
+	/* [milter] */
+	char			*milter_listen;		/* libmilter socket */
+	char			**milter_outbound_daemons;
+	char			**milter_dkim_keys;	/* "domain selector path" */
+	bool			 milter_dual_sign;
+	bool			 milter_sign_subdomains;
+	struct config_canon_pair {
+		int		 header, body;	/* enum config_canon */
+	}			 milter_canon;
+	char			**milter_sign_headers;
+	char			**milter_oversign_headers;
+	long long		 milter_max_message_size;	/* bytes */
+	bool			 milter_verify_from;
+	long long		 milter_max_recipients;
+	char			**milter_configuration_sets; /* "who set [tags]" */
+	bool			 milter_policy_checks;
+	int			 milter_on_store_error;	/* config_milter_action */
 };
 
 /* Read and check the whole file. The config, or NULL with every problem,
@@ -83,5 +111,8 @@ void		 config_free(struct config **cfp);
 
 /* Name of a store-error action, e.g. "defer_if_permit". */
 const char	*config_store_action_name(int action);
+/* Whether a header may be DKIM-signed: not one SES rewrites or strips
+   (Message-ID, Date, Return-Path, Bounces-To, X-SES-*). */
+bool		 config_header_signable(const char *name);
 
 #endif

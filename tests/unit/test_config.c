@@ -176,7 +176,25 @@ static const char full_conf[] =
 	"domain_burst = 10\n"
 	"sender_max_24h = 0\n"
 	"sender_max_rate = 0.5\n"
-	"sender_burst = 1\n";
+	"sender_burst = 1\n"
+	"\n"
+	"[milter]\n"
+	"listen = inet:8891@127.0.0.1\n"
+	"outbound_daemon_names = ORIGINATING, submission\n"
+	"dkim_key = Example.COM mail2026 /etc/sesgate/keys/example.pem\n"
+	"dkim_key = example.com ed2026   /etc/sesgate/keys/example-ed.pem\n"
+	"dual_sign = yes\n"
+	"sign_subdomains = yes\n"
+	"canonicalization = simple\n"
+	"sign_headers = From To Subject MIME-Version\n"
+	"oversign_headers = From, Subject\n"
+	"max_message_size = 40M\n"
+	"verify_from = no\n"
+	"max_recipients = 20\n"
+	"configuration_set = example.com marketing\n"
+	"configuration_set = user:alice@example.com app1 team=web,env=prod\n"
+	"policy_checks = yes\n"
+	"on_store_error = accept\n";
 
 static void
 conf_expect_full(const char *fn, const struct config *cf)
@@ -228,6 +246,35 @@ conf_expect_full(const char *fn, const struct config *cf)
 	EXPECT_INT(fn, "sender_max_rate x 10",
 	    cf->policyd_sender.max_rate * 10, 5);
 	EXPECT_INT(fn, "sender_burst", cf->policyd_sender.burst, 1);
+	EXPECT_STR(fn, "milter listen", cf->milter_listen,
+	    "inet:8891@127.0.0.1");
+	EXPECT_STR(fn, "outbound_daemons[1]", cf->milter_outbound_daemons[1],
+	    "submission");
+	EXPECT_STR(fn, "dkim_key[0]", cf->milter_dkim_keys[0],
+	    "example.com mail2026 /etc/sesgate/keys/example.pem");
+	EXPECT_STR(fn, "dkim_key[1]", cf->milter_dkim_keys[1],
+	    "example.com ed2026 /etc/sesgate/keys/example-ed.pem");
+	EXPECT_STR(fn, "dkim_key[2]", cf->milter_dkim_keys[2], NULL);
+	EXPECT_INT(fn, "dual_sign", cf->milter_dual_sign, 1);
+	EXPECT_INT(fn, "sign_subdomains", cf->milter_sign_subdomains, 1);
+	EXPECT_INT(fn, "canonicalization (header)", cf->milter_canon.header,
+	    CANON_SIMPLE);
+	EXPECT_INT(fn, "canonicalization (body)", cf->milter_canon.body,
+	    CANON_SIMPLE);
+	EXPECT_STR(fn, "sign_headers[3]", cf->milter_sign_headers[3],
+	    "MIME-Version");
+	EXPECT_STR(fn, "oversign_headers[1]", cf->milter_oversign_headers[1],
+	    "Subject");
+	EXPECT_INT(fn, "max_message_size", cf->milter_max_message_size,
+	    40 << 20);
+	EXPECT_INT(fn, "verify_from", cf->milter_verify_from, 0);
+	EXPECT_INT(fn, "milter max_recipients", cf->milter_max_recipients, 20);
+	EXPECT_STR(fn, "configuration_set[1]",
+	    cf->milter_configuration_sets[1],
+	    "user:alice@example.com app1 team=web,env=prod");
+	EXPECT_INT(fn, "policy_checks", cf->milter_policy_checks, 1);
+	EXPECT_INT(fn, "milter on_store_error", cf->milter_on_store_error,
+	    MILTER_ACTION_ACCEPT);
 }
 
 START_TEST(test_full_file)
@@ -424,6 +471,43 @@ static const struct {
 	    ":2: [policyd] listen: bad value \"\": no socket given\n" },
 	{ "listen: only separators", "[policyd]\nlisten = , ,\n",
 	    ":2: [policyd] listen: bad value \", ,\": no socket given\n" },
+	{ "milter socket", "[milter]\nlisten = inet:127.0.0.1:8891\n",
+	    ":2: [milter] listen: bad value \"inet:127.0.0.1:8891\": want "
+	    "inet:port@host (such as inet:8891@127.0.0.1)\n" },
+	{ "size: unit", "[milter]\nmax_message_size = 10MB\n",
+	    ":2: [milter] max_message_size: bad value \"10MB\": want a size "
+	    "in bytes, or with k, M or G\n" },
+	{ "size: over SES's 40 MB", "[milter]\nmax_message_size = 41M\n",
+	    ":2: [milter] max_message_size: bad value \"41M\": want a size "
+	    "from 1024 to 41943040 bytes\n" },
+	{ "canonicalization", "[milter]\ncanonicalization = loose/simple\n",
+	    ":2: [milter] canonicalization: bad value \"loose/simple\": want "
+	    "relaxed/relaxed, relaxed/simple, simple/relaxed or "
+	    "simple/simple\n" },
+	{ "sign_headers: Date", "[milter]\nsign_headers = From, Date\n",
+	    ":2: [milter] sign_headers: bad value \"From, Date\": Date is "
+	    "rewritten or removed by SES and must not be signed\n" },
+	{ "sign_headers: X-SES-", "[milter]\n"
+	    "oversign_headers = x-ses-configuration-set\n",
+	    ":2: [milter] oversign_headers: bad value "
+	    "\"x-ses-configuration-set\": x-ses-configuration-set is "
+	    "rewritten or removed by SES and must not be signed\n" },
+	{ "dkim_key: two fields", "[milter]\ndkim_key = example.com /k\n",
+	    ":2: [milter] dkim_key: bad value \"example.com /k\": want DOMAIN "
+	    "SELECTOR /path/to/keyfile\n" },
+	{ "dkim_key: relative path", "[milter]\n"
+	    "dkim_key = example.com s1 keys/k.pem\n",
+	    ":2: [milter] dkim_key: bad value \"example.com s1 keys/k.pem\": "
+	    "the key file must be an absolute path\n" },
+	{ "dkim_key: same selector twice", "[milter]\n"
+	    "dkim_key = example.com s1 /k1\ndkim_key = EXAMPLE.com s1 /k2\n",
+	    ":3: [milter] dkim_key: bad value \"EXAMPLE.com s1 /k2\": this "
+	    "domain and selector are given twice\n" },
+	{ "configuration_set: bad tag", "[milter]\n"
+	    "configuration_set = example.com set1 team\n",
+	    ":2: [milter] configuration_set: bad value \"example.com set1 "
+	    "team\": tags are NAME=VALUE pairs joined by ',', of letters, "
+	    "digits, '-' and '_'\n" },
 	{ "unknown key", "[policyd]\nmax_rcpt = 10\n",
 	    ":2: [policyd] max_rcpt: unknown key\n" },
 	{ "unknown section", "[global]\n[milterd]\nsocket = x\n",
@@ -644,7 +728,7 @@ END_TEST
 START_TEST(test_option_table)
 {
 	const char	*section, *name;
-	size_t		 i, n[3] = { 0, 0, 0 };
+	size_t		 i, n[4] = { 0, 0, 0, 0 };
 
 	for (i = 0; config_option(i, &section, &name); i++) {
 		if (strcmp(section, "global") == 0)
@@ -653,6 +737,8 @@ START_TEST(test_option_table)
 			n[1]++;
 		else if (strcmp(section, "policyd") == 0)
 			n[2]++;
+		else if (strcmp(section, "milter") == 0)
+			n[3]++;
 		else
 			ck_abort_msg("config_option: \"%zu\": section \"%s\"",
 			    i, section);
@@ -660,6 +746,7 @@ START_TEST(test_option_table)
 	EXPECT_INT("config_option", "global keys", n[0], 4);
 	EXPECT_INT("config_option", "redis keys", n[1], 5);
 	EXPECT_INT("config_option", "policyd keys", n[2], 22);
+	EXPECT_INT("config_option", "milter keys", n[3], 14);
 	EXPECT_STR("config_store_action_name", "0",
 	    config_store_action_name(STORE_ACTION_DEFER_IF_PERMIT),
 	    "defer_if_permit");
