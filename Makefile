@@ -41,25 +41,32 @@ CFLAGS		+= $(PKG_CFLAGS)
 LIB_SRC		 = lib/mem.c lib/log.c lib/str.c lib/buf.c lib/addr.c \
 		   lib/cidr.c lib/redisurl.c lib/config.c lib/schema.c \
 		   lib/store.c lib/storeev.c lib/admin.c \
-		   lib/suppression.c
+		   lib/suppression.c lib/dkimkey.c lib/progopt.c
 POLICYD_SRC	 = policyd/request.c policyd/decide.c policyd/server.c \
 		   policyd/main.c
+MILTER_SRC	 = milter/main.c milter/glue.c milter/gen.c milter/msg.c \
+		   milter/sign.c milter/fromhdr.c milter/mime.c milter/policy.c \
+		   policyd/request.c policyd/decide.c
 CTL_SRC		 = ctl/sesgatectl.c ctl/cmd_suppression.c ctl/cmd_identity.c \
-		   ctl/cmd_quota.c ctl/cmd_pause.c ctl/output.c ctl/bulk.c
+		   ctl/cmd_quota.c ctl/cmd_pause.c ctl/output.c ctl/bulk.c \
+		   ctl/cmd_dkim.c
 UNIT_SRC	 = tests/unit/main.c tests/unit/test_request.c \
 		   tests/unit/test_config.c tests/unit/test_addr.c \
 		   tests/unit/test_redisurl.c tests/unit/test_cidr.c \
 		   tests/unit/test_schema.c \
-		   tests/unit/test_decide.c
+		   tests/unit/test_decide.c tests/unit/test_fromhdr.c \
+		   tests/unit/test_mime.c tests/unit/test_dkimkey.c
 BENCH_SRC	 = tests/bench/loadgen.c tests/bench/dunno-server.c
 
 obj		 = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB_OBJ		 = $(call obj,$(LIB_SRC))
 POLICYD_OBJ	 = $(call obj,$(POLICYD_SRC))
+MILTER_OBJ	 = $(call obj,$(MILTER_SRC))
 CTL_OBJ		 = $(call obj,$(CTL_SRC))
 UNIT_OBJ	 = $(call obj,$(UNIT_SRC))
 
-PROGS		 = $(BUILD)/sesgate-policyd $(BUILD)/sesgatectl
+PROGS		 = $(BUILD)/sesgate-policyd $(BUILD)/sesgate-milter \
+		   $(BUILD)/sesgatectl
 UNIT		 = $(BUILD)/unit-tests
 BENCH_BIN	 = $(BUILD)/loadgen $(BUILD)/dunno-server
 
@@ -84,12 +91,17 @@ $(BUILD)/%.o: %.c
 $(BUILD)/sesgate-policyd: $(POLICYD_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
+# libmilter ships no pkg-config file.
+$(BUILD)/sesgate-milter: $(MILTER_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ -lmilter -lopendkim $(PKG_LIBS) -lpthread -lm
+
 $(BUILD)/sesgatectl: $(CTL_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 # The unit tests link the modules they cover, not the programs' main().
 $(UNIT): $(UNIT_OBJ) $(filter-out $(BUILD)/policyd/main.o \
-	    $(BUILD)/policyd/server.o,$(POLICYD_OBJ)) $(LIB_OBJ)
+	    $(BUILD)/policyd/server.o,$(POLICYD_OBJ)) $(LIB_OBJ) \
+	    $(BUILD)/milter/fromhdr.o $(BUILD)/milter/mime.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm
 
 $(BUILD)/loadgen: $(BUILD)/tests/bench/loadgen.o
@@ -118,11 +130,12 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/sesgate \
 	    $(DESTDIR)$(DOCDIR)/examples
 	install -m 0755 $(BUILD)/sesgate-policyd $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(BUILD)/sesgate-milter $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(BUILD)/sesgatectl $(DESTDIR)$(SBINDIR)/
 	install -m 0644 man/sesgate.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/sesgate-redis.7 $(DESTDIR)$(MANDIR)/man7/
-	install -m 0644 man/sesgate-policyd.8 man/sesgatectl.8 \
-	    $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/sesgate-policyd.8 man/sesgate-milter.8 \
+	    man/sesgatectl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 conf/sesgate.conf conf/main.cf conf/master.cf \
 	    $(DESTDIR)$(DOCDIR)/examples/
 	install -m 0755 contrib/scripts/*.sh $(DESTDIR)$(DOCDIR)/examples/
@@ -131,10 +144,12 @@ install: all
 	    $(DESTDIR)$(SYSCONFDIR)/sesgate/sesgate.conf
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/sesgate-policyd $(DESTDIR)$(SBINDIR)/sesgatectl
+	rm -f $(DESTDIR)$(SBINDIR)/sesgate-policyd \
+	    $(DESTDIR)$(SBINDIR)/sesgate-milter $(DESTDIR)$(SBINDIR)/sesgatectl
 	rm -f $(DESTDIR)$(MANDIR)/man5/sesgate.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man7/sesgate-redis.7 \
 	    $(DESTDIR)$(MANDIR)/man8/sesgate-policyd.8 \
+	    $(DESTDIR)$(MANDIR)/man8/sesgate-milter.8 \
 	    $(DESTDIR)$(MANDIR)/man8/sesgatectl.8
 	rm -rf $(DESTDIR)$(DOCDIR)
 

@@ -126,33 +126,6 @@ bulk_hex4(const char *p, unsigned *out)
 	return 0;
 }
 
-static void
-bulk_utf8(struct buf *b, unsigned cp)
-{
-	unsigned char	u[4];
-	size_t		n;
-
-	if (cp < 0x80) {
-		u[0] = (unsigned char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (unsigned char)(0xc0 | cp >> 6);
-		u[1] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (unsigned char)(0xe0 | cp >> 12);
-		u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (unsigned char)(0xf0 | cp >> 18);
-		u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	buf_append(b, u, n);
-}
 
 /* A JSON string at *pp (which points at its opening quote) into b. */
 static int
@@ -223,7 +196,7 @@ bulk_json_string(const char **pp, struct buf *b, char *errbuf,
 				snprintf(errbuf, errlen, "\\u0000 in a string");
 				return -1;
 			}
-			bulk_utf8(b, cp);
+			buf_put_utf8(b, cp);
 			break;
 		default:
 			snprintf(errbuf, errlen, "bad escape \"\\%c\"",

@@ -102,5 +102,7 @@ int	cmd_pause(struct ctl *c, int argc, char **argv);
 int	cmd_resume(struct ctl *c, int argc, char **argv);
 int	cmd_status(struct ctl *c, int argc, char **argv);
 int	cmd_stats(struct ctl *c, int argc, char **argv);
+int	cmd_dkim_keygen(struct ctl *c, int argc, char **argv);
+int	cmd_dns_records(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -52,11 +52,18 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "resume [account|sender ID|domain D]", "lift a pause", cmd_resume },
 	{ "status", "pauses in force, sandbox mode and region", cmd_status },
 	{ "stats", "decision counters of the policy service", cmd_stats },
+	{ "dkim keygen DOMAIN SELECTOR [--ed25519] [--bits N] [--out FILE]",
+	    "create a DKIM key and print the DNS record to publish",
+	    cmd_dkim_keygen },
+	{ "dns-records DOMAIN [--region R] [--mail-from SUBDOMAIN] "
+	    "[--token TOKEN]", "the DNS records the domain needs for SES",
+	    cmd_dns_records },
 };
 #define NCMDS	(sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
 
 /* Number of literal words at the start of a usage string: words of
-   lowercase letters only; "account|domain", "[...]" and "ADDR" are not. */
+   lowercase letters, with inner '-' ("dns-records"); "account|domain",
+   "[...]" and "ADDR" are not. */
 static int
 ctl_literals(const char *usage, char words[][32], int max)
 {
@@ -66,7 +73,8 @@ ctl_literals(const char *usage, char words[][32], int max)
 		size_t len = strcspn(usage, " ");
 
 		for (size_t i = 0; i < len; i++)
-			if (!islower((unsigned char)usage[i]))
+			if (!islower((unsigned char)usage[i]) &&
+			    !(usage[i] == '-' && i > 0 && i + 1 < len))
 				return n;
 		if (len >= sizeof(words[0]))
 			return n;

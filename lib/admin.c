@@ -198,6 +198,36 @@ admin_identity_remove(struct store *st, const char *ident, char *errbuf,
 	return admin_identity_change(st, "SREM", ident, errbuf, errlen);
 }
 
+int
+admin_identity_verified(struct store *st, const char *addr, char *errbuf,
+    size_t errlen)
+{
+	char			 key[SCHEMA_KEY_MAX];
+	struct store_reply	*r;
+	int			 v;
+
+	if (admin_key(st, key, sizeof(key), SCHEMA_IDENTITIES, SCHEMA_ACCOUNT,
+	    NULL, errbuf, errlen) < 0)
+		return -1;
+	/* The address, or its whole domain (SES's two kinds of identity). */
+	r = admin_cmd(st, errbuf, errlen, 4, "SMISMEMBER", key, addr,
+	    addr_domain(addr));
+	if (r == NULL)
+		return -1;
+	if (r->type != STORE_ARRAY || r->nelem != 2 ||
+	    r->elem[0]->type != STORE_INTEGER ||
+	    r->elem[1]->type != STORE_INTEGER) {
+		snprintf(errbuf, errlen, "unexpected reply to SMISMEMBER%s%s",
+		    r->type == STORE_ERROR ? ": " : "",
+		    r->type == STORE_ERROR ? r->str : "");
+		store_reply_free(&r);
+		return -1;
+	}
+	v = r->elem[0]->integer == 1 || r->elem[1]->integer == 1;
+	store_reply_free(&r);
+	return v;
+}
+
 static int
 admin_strcmp(const void *a, const void *b)
 {

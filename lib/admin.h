@@ -66,6 +66,10 @@ int	admin_identity_add(struct store *st, const char *ident, char *errbuf,
 	    size_t errlen);
 int	admin_identity_remove(struct store *st, const char *ident,
 	    char *errbuf, size_t errlen);
+/* Whether normalised address addr, or its domain, is a verified identity:
+   1 yes, 0 no, -1 Redis failed (errbuf). */
+int	admin_identity_verified(struct store *st, const char *addr,
+	    char *errbuf, size_t errlen);
 int	admin_identity_list(struct store *st, char ***list_out,
 	    char *errbuf, size_t errlen);
 void	admin_strv_free(char ***vp);

@@ -18,6 +18,9 @@ void	buf_puts(struct buf *b, const char *s);
 void	buf_printf(struct buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Empty it, keeping the memory. */
+/* Append code point cp in UTF-8; a surrogate or a value past U+10FFFF
+   becomes U+FFFD. */
+void	buf_put_utf8(struct buf *b, unsigned long cp);
 void	buf_reset(struct buf *b);
 /* Release the memory; the buffer can be used again. */
 void	buf_free(struct buf *b);

@@ -127,7 +127,7 @@ static const struct config_opt config_opts[] = {
 	LIMITS("policyd", sender, policyd_sender, "unlimited", "unlimited"),
 
 	{ "milter", "listen", OPT_SOCKET, OFF(milter_listen),
-	    "unix:/run/sesgate/milter.sock", 0, 0, NULL, false },
+	    "inet:8891@127.0.0.1", 0, 0, NULL, false },
 	{ "milter", "outbound_daemon_names", OPT_LIST,
 	    OFF(milter_outbound_daemons), "ORIGINATING", 0, 0, NULL, false },
 	{ "milter", "dkim_key", OPT_DKIMKEY, OFF(milter_dkim_keys), "",
@@ -243,7 +243,7 @@ config_lookup_name(const char *v, const struct config_name *t, size_t n,
 	return -1;
 }
 
-static bool
+bool
 config_region_ok(const char *v)
 {
 	/* AWS region names: lowercase words joined by '-', ending in a

@@ -111,6 +111,8 @@ void		 config_free(struct config **cfp);
 
 /* Name of a store-error action, e.g. "defer_if_permit". */
 const char	*config_store_action_name(int action);
+/* Whether v has the form of an AWS region name (us-east-1). */
+bool		 config_region_ok(const char *v);
 /* Whether a header may be DKIM-signed: not one SES rewrites or strips
    (Message-ID, Date, Return-Path, Bounces-To, X-SES-*). */
 bool		 config_header_signable(const char *name);

@@ -10,75 +10,40 @@
 
 #include "config.h"
 #include "log.h"
+#include "progopt.h"
 #include "server.h"
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: sesgate-policyd [-fn] [-c file] [-p pidfile]\n"
-	    "  -c file     configuration (default %s)\n"
-	    "  -f          stay in the foreground and log to stderr\n"
-	    "  -n          check the configuration, print it and exit\n"
-	    "  -p pidfile  write the process ID to pidfile\n",
-	    CONFIG_DEFAULT_PATH);
-	exit(EX_USAGE);
-}
 
 int
 main(int argc, char **argv)
 {
-	const char	*path = CONFIG_DEFAULT_PATH, *pidfile = NULL;
-	bool		 foreground = false, check = false;
+	struct progopt	 o;
 	struct config	*cf;
 	char		*errors = NULL;
-	int		 ch, status;
+	int		 status;
 
-	while ((ch = getopt(argc, argv, "c:fnp:h")) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'f':
-			foreground = true;
-			break;
-		case 'n':
-			check = true;
-			break;
-		case 'p':
-			pidfile = optarg;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	cf = config_load(path, &errors);
+	progopt_parse("sesgate-policyd", "stay in the foreground and log to "
+	    "stderr", "check the configuration, print it and exit", argc, argv,
+	    &o);
+	cf = config_load(o.conf, &errors);
 	if (cf == NULL) {
 		fprintf(stderr, "sesgate-policyd: configuration errors:\n%s",
 		    errors);
 		free(errors);
 		return EX_CONFIG;
 	}
-	if (check) {
+	if (o.check) {
 		config_print(cf, stdout);
 		config_free(&cf);
 		return EX_OK;
 	}
-	log_open("sesgate-policyd", cf->log_facility, foreground,
+	log_open("sesgate-policyd", cf->log_facility, o.foreground,
 	    cf->log_level);
-	if (!foreground && daemon(0, 0) < 0)
+	if (!o.foreground && daemon(0, 0) < 0)
 		die(EX_OSERR, "policyd: cannot detach: %m");
-	if (pidfile != NULL) {
-		FILE *fp = fopen(pidfile, "w");
-
-		if (fp == NULL)
-			die(EX_CANTCREAT, "policyd: %s: %m", pidfile);
-		fprintf(fp, "%ld\n", (long)getpid());
-		fclose(fp);
-	}
-	status = server_run(cf, path);
-	if (pidfile != NULL)
-		(void)unlink(pidfile);
+	if (o.pidfile != NULL)
+		progopt_write_pid(o.pidfile);
+	status = server_run(cf, o.conf);
+	if (o.pidfile != NULL)
+		(void)unlink(o.pidfile);
 	return status;
 }

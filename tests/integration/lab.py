@@ -14,6 +14,7 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("SESGATE_BUILD", os.path.join(TOP, "build"))
 POLICYD = os.path.join(BUILD, "sesgate-policyd")
+MILTER = os.path.join(BUILD, "sesgate-milter")
 SESGATECTL = os.path.join(BUILD, "sesgatectl")
 
 
@@ -92,21 +93,47 @@ class RedisServer:
 
 
 def write_conf(path, sections):
-    """Write a sesgate.conf from {section: {key: value}}; returns path."""
+    """Write a sesgate.conf from {section: {key: value}}; a list value is
+    written as one line per item (dkim_key); returns path."""
     lines = []
     for sec, kv in sections.items():
         lines.append(f"[{sec}]")
         for k, v in kv.items():
-            lines.append(f"{k} = {v}")
+            for item in (v if isinstance(v, list) else [v]):
+                lines.append(f"{k} = {item}")
         lines.append("")
     with open(path, "w") as f:
         f.write("\n".join(lines))
     return str(path)
 
 
-class PolicyD:
+class Daemon:
+    """A sesgate daemon run in the foreground by its `prog`, with its
+    configuration in self.conf, logging to self.log, listening on
+    self.port; stopped by PID."""
+
+    prog = None
+
+    def start(self):
+        self.logf = open(self.log, "a")
+        self.proc = subprocess.Popen([self.prog, "-f", "-c", self.conf],
+                                     stdout=self.logf, stderr=self.logf)
+        wait_port(self.port, proc=self.proc)
+
+    def stop(self, sig=signal.SIGTERM):
+        stop_pid(self.proc, sig)
+        self.logf.close()
+
+    def logtext(self):
+        with open(self.log) as f:
+            return f.read()
+
+
+class PolicyD(Daemon):
     """sesgate-policyd in the foreground (logs to a file), on a loopback
     port and optionally a unix socket."""
+
+    prog = POLICYD
 
     def __init__(self, tmpdir, redis_url, policyd=None, redis=None,
                  glob=None, port=None):
@@ -126,19 +153,6 @@ class PolicyD:
         self.proc = None
         self.start()
 
-    def start(self):
-        self.logf = open(self.log, "a")
-        self.proc = subprocess.Popen([POLICYD, "-f", "-c", self.conf],
-                                     stdout=self.logf, stderr=self.logf)
-        wait_port(self.port, proc=self.proc)
-
-    def stop(self, sig=signal.SIGTERM):
-        stop_pid(self.proc, sig)
-        self.logf.close()
-
-    def logtext(self):
-        with open(self.log) as f:
-            return f.read()
 
     def connect(self):
         s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
@@ -190,3 +204,45 @@ def usage(client, level, ident=None, window_ms=86400000, prefix="sesgate:"):
     count, _tat = client.eval(script, 2, f"{prefix}limits:{tail}",
                               f"{prefix}usage:{tail}", "usage", bucket, n)
     return int(count)
+
+
+class MilterD(Daemon):
+    """sesgate-milter logging to a file, on a loopback port
+    (inet:PORT@127.0.0.1). milter={key: value} is the [milter] section
+    (a list value repeats the key, as dkim_key lines)."""
+
+    prog = MILTER
+
+    def __init__(self, tmpdir, redis_url, milter=None, redis=None, glob=None,
+                 port=None):
+        self.dir = str(tmpdir)
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = port or free_port()
+        self.spec = f"inet:{self.port}@127.0.0.1"
+        self.log = os.path.join(self.dir, f"milter-{self.port}.log")
+        self.conf = os.path.join(self.dir, f"sesgate-{self.port}.conf")
+        self.sections = {"global": dict({"log_level": "debug"},
+                                        **(glob or {})),
+                         "redis": dict({"url": redis_url}, **(redis or {})),
+                         "milter": dict({"listen": self.spec},
+                                        **(milter or {}))}
+        write_conf(self.conf, self.sections)
+        self.proc = None
+        self.start()
+
+    def rewrite(self, **milter):
+        """Change [milter] keys in the file (for a reload)."""
+        self.sections["milter"].update(milter)
+        write_conf(self.conf, self.sections)
+
+    def reload(self, wait_for="reloaded", timeout=10.0):
+        """SIGUSR1, then wait until the log shows `wait_for` once more."""
+        before = self.logtext().count(wait_for)
+        self.proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while self.logtext().count(wait_for) <= before:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no {wait_for!r} after SIGUSR1:\n"
+                                   + self.logtext())
+            time.sleep(0.05)
+

@@ -220,10 +220,12 @@ def _reply(code, msg):
 
 class Postfix:
     """A private Postfix instance in its own temporary directory, relaying
-    to `sink` (an SmtpSink) and asking the policy service on policy_port;
-    start() then stop() (which also removes the directory)."""
+    to `sink` (an SmtpSink) and asking the policy service on policy_port
+    (None: no policy service) and the milter on milter_port (None: no
+    milter); start() then stop() (which also removes the directory)."""
 
-    def __init__(self, sink, policy_port, smtpd_port, sasl_users=None):
+    def __init__(self, sink, policy_port, smtpd_port, sasl_users=None,
+                 milter_port=None):
         self.dir = tempfile.mkdtemp(prefix="sesgate-postfix-")
         os.chmod(self.dir, 0o755)
         self.etc = os.path.join(self.dir, "etc")
@@ -232,6 +234,7 @@ class Postfix:
         self.maillog = os.path.join(self.dir, "maillog")
         self.sink = sink
         self.policy_port = policy_port
+        self.milter_port = milter_port
         self.port = smtpd_port
         self.sasl_users = dict(sasl_users or {})
         self.sasl = bool(self.sasl_users) and shutil.which("saslpasswd2")
@@ -293,6 +296,20 @@ class Postfix:
             ("maximal_backoff_time", "2s"),
             ("delay_warning_time", "0"),
         ]
+        if self.policy_port is None:
+            conf = [(k, v) for k, v in conf if k not in (
+                "smtpd_recipient_restrictions",
+                "smtpd_policy_service_default_action",
+                "smtpd_policy_service_timeout")]
+        if self.milter_port is not None:
+            conf += [
+                ("smtpd_milters", f"inet:127.0.0.1:{self.milter_port}"),
+                ("non_smtpd_milters", "$smtpd_milters"),
+                ("milter_default_action", "tempfail"),
+                ("milter_protocol", "6"),
+                # The milter, not Postfix, decides on size.
+                ("message_size_limit", "41943040"),
+            ]
         if self.sasl:
             conf += [
                 ("smtpd_sasl_auth_enable", "yes"),

@@ -30,6 +30,9 @@ main(void)
 	srunner_add_suite(sr, redisurl_suite());
 	srunner_add_suite(sr, schema_suite());
 	srunner_add_suite(sr, decide_suite());
+	srunner_add_suite(sr, fromhdr_suite());
+	srunner_add_suite(sr, mime_suite());
+	srunner_add_suite(sr, dkimkey_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

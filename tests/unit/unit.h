@@ -41,5 +41,8 @@ Suite	*cidr_suite(void);
 Suite	*redisurl_suite(void);
 Suite	*schema_suite(void);
 Suite	*decide_suite(void);
+Suite	*fromhdr_suite(void);
+Suite	*mime_suite(void);
+Suite	*dkimkey_suite(void);
 
 #endif

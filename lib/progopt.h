@@ -1,0 +1,24 @@
+/*
+ * progopt.h - the command line the sesgate daemons share: -c file, -f,
+ * -n, -p pidfile. No state; call from main() only.
+ */
+#ifndef SESGATE_PROGOPT_H
+#define SESGATE_PROGOPT_H
+
+#include <stdbool.h>
+
+struct progopt {
+	const char	*conf;		/* -c, else CONFIG_DEFAULT_PATH */
+	const char	*pidfile;	/* -p, else NULL */
+	bool		 foreground;	/* -f */
+	bool		 check;		/* -n */
+};
+
+/* Parse argv into out. Anything else prints the usage (prog's name, and
+   fdesc and ndesc saying what -f and -n do) and exits with EX_USAGE. */
+void	progopt_parse(const char *prog, const char *fdesc, const char *ndesc,
+	    int argc, char **argv, struct progopt *out);
+/* Write the process ID to path; dies (EX_CANTCREAT) when it cannot. */
+void	progopt_write_pid(const char *path);
+
+#endif

@@ -1,0 +1,376 @@
+/*
+ * glue.c - libmilter callbacks. Each is thin: fetch the connection, copy
+ * what libmilter hands over, call msg.c, map its verdict to SMFIS_*. A
+ * connection's state lives in its private data and takes a reference to
+ * the configuration generation current when it connected; libmilter runs
+ * each connection in a thread of its own.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sysexits.h>
+
+#include <libmilter/mfapi.h>
+
+#include "cidr.h"
+#include "gen.h"
+#include "glue.h"
+#include "log.h"
+#include "mem.h"
+#include "msg.h"
+#include "policy.h"
+#include "str.h"
+
+struct conn {
+	struct gen	*g;
+	char		 client[64];	/* address, for the log */
+	bool		 internal;	/* client in internal_hosts */
+	bool		 outbound_daemon;	/* {daemon_name} listed */
+	bool		 lead_space;	/* negotiated SMFIP_HDR_LEADSPC */
+	struct msg	 msg;
+};
+
+static struct conn *
+glue_conn(SMFICTX *ctx)
+{
+	return smfi_getpriv(ctx);
+}
+
+static void
+glue_qid(SMFICTX *ctx, struct conn *c)
+{
+	msg_set_qid(&c->msg, smfi_getsymval(ctx, (char *)"i"));
+}
+
+/* A reply text libmilter passes on as is: printable ASCII only (RFC 5321
+   section 4.2: replies are US-ASCII), and '%' doubled (smfi_setreply
+   reads the text as a format). */
+static void
+glue_reply_text(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (; *in != '\0' && o + 3 < outlen; in++) {
+		unsigned char ch = (unsigned char)*in;
+
+		if (ch == '%') {
+			out[o++] = '%';
+			out[o++] = '%';
+		} else {
+			out[o++] = ch < 32 || ch >= 127 ? '?' : (char)ch;
+		}
+	}
+	out[o] = '\0';
+}
+
+static sfsistat
+glue_verdict(SMFICTX *ctx, struct conn *c, const struct verdict *v,
+    const char *stage)
+{
+	char text[1100];
+
+	switch (v->act) {
+	case VERDICT_CONTINUE:
+		return SMFIS_CONTINUE;
+	case VERDICT_ACCEPT:
+		return SMFIS_ACCEPT;
+	case VERDICT_REJECT:
+	case VERDICT_TEMPFAIL:
+		break;
+	}
+	glue_reply_text(v->text, text, sizeof(text));
+	log_info(c->msg.qid, "milter: client=%s stage=%s action=\"%s %s %s\"",
+	    c->client, stage, v->rcode, v->xcode, text);
+	if (smfi_setreply(ctx, (char *)v->rcode, (char *)v->xcode, text) !=
+	    MI_SUCCESS)
+		log_warning(c->msg.qid, "milter: the MTA did not take the "
+		    "reply text");
+	if (strcmp(stage, "rcpt") != 0)
+		msg_reset(&c->msg);
+	return v->act == VERDICT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+static sfsistat
+glue_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0,
+    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	struct conn *c = xcalloc(1, sizeof(*c));
+
+	(void)f2;
+	(void)f3;
+	*pf0 = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
+	if (f0 & SMFIF_SETSYMLIST)
+		*pf0 |= SMFIF_SETSYMLIST;
+	*pf0 &= f0;
+	/* Unknown commands and DATA tell nothing; the HELO name is for the
+	   inbound checks. The header value exactly as received (its
+	   leading space too) keeps "simple" header canonicalization
+	   right. */
+	*pf1 = (SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOHELO |
+	    SMFIP_HDR_LEADSPC) & f1;
+	*pf2 = *pf3 = 0;
+	c->lead_space = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+	smfi_setpriv(ctx, c);
+	if (*pf0 & SMFIF_SETSYMLIST) {
+		/* What Postfix sends by default; Sendmail needs asking. */
+		(void)smfi_setsymlist(ctx, SMFIM_CONNECT,
+		    (char *)"j {daemon_name}");
+		(void)smfi_setsymlist(ctx, SMFIM_ENVFROM,
+		    (char *)"i {auth_authen}");
+		(void)smfi_setsymlist(ctx, SMFIM_ENVRCPT, (char *)"i");
+		(void)smfi_setsymlist(ctx, SMFIM_EOH, (char *)"i");
+		(void)smfi_setsymlist(ctx, SMFIM_EOM, (char *)"i");
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+glue_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
+{
+	struct conn	*c = glue_conn(ctx);
+	const char	*dn;
+
+	(void)hostname;
+	if (c == NULL) {
+		/* An MTA that skipped negotiation (old protocol). */
+		c = xcalloc(1, sizeof(*c));
+		smfi_setpriv(ctx, c);
+	}
+	c->g = gen_acquire();
+	if (c->g == NULL)
+		return SMFIS_TEMPFAIL;
+	(void)str_copy(c->client, sizeof(c->client), "local");
+	if (sa != NULL && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
+		    c->client, sizeof(c->client));
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
+		    c->client, sizeof(c->client));
+	c->internal = sa == NULL || (sa->sa_family != AF_INET &&
+	    sa->sa_family != AF_INET6) ||
+	    cidr_list_match(c->g->cf->internal_hosts, c->client);
+	dn = smfi_getsymval(ctx, (char *)"{daemon_name}");
+	for (char **l = c->g->cf->milter_outbound_daemons;
+	    dn != NULL && l != NULL && *l != NULL; l++)
+		if (strcmp(*l, dn) == 0)
+			c->outbound_daemon = true;
+	return SMFIS_CONTINUE;
+}
+
+/* The SIZE= ESMTP parameter of MAIL FROM, or -1. */
+static long long
+glue_size_param(char **argv)
+{
+	for (size_t i = 1; argv[i] != NULL; i++) {
+		long long n;
+
+		if (strncasecmp(argv[i], "SIZE=", 5) == 0 &&
+		    str_to_ll(argv[i] + 5, 0, (1LL << 62), &n) == 0)
+			return n;
+	}
+	return -1;
+}
+
+static sfsistat
+glue_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct conn	*c = glue_conn(ctx);
+	const char	*auth = smfi_getsymval(ctx, (char *)"{auth_authen}");
+	struct verdict	 v;
+
+	if (c == NULL || c->g == NULL)
+		return SMFIS_TEMPFAIL;
+	msg_reset(&c->msg);
+	if (auth != NULL && *auth == '\0')
+		auth = NULL;
+	if (auth == NULL && !c->internal && !c->outbound_daemon) {
+		/* Inbound: not this milter's business yet. */
+		return SMFIS_ACCEPT;
+	}
+	msg_start(&c->msg, c->g, smfi_getsymval(ctx, (char *)"i"), auth,
+	    c->lead_space);
+	if (argv[0] != NULL && strcmp(argv[0], "<>") != 0)
+		(void)str_copy(c->msg.sender, sizeof(c->msg.sender), argv[0]);
+	msg_mail(&c->msg, glue_size_param(argv), &v);
+	return glue_verdict(ctx, c, &v, "mail");
+}
+
+static sfsistat
+glue_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct conn	*c = glue_conn(ctx);
+	struct verdict	 v;
+
+	if (c == NULL || !c->msg.active)
+		return SMFIS_CONTINUE;
+	glue_qid(ctx, c);
+	/* Under an MTA without a policy service (Sendmail), the policy
+	   service's checks, in its order, before the milter's own count. */
+	if (c->g->cf->milter_policy_checks && argv[0] != NULL) {
+		policy_rcpt(&c->msg, c->client, c->msg.sender, argv[0], &v);
+		if (v.act != VERDICT_CONTINUE)
+			return glue_verdict(ctx, c, &v, "rcpt");
+	}
+	msg_rcpt(&c->msg, &v);
+	return glue_verdict(ctx, c, &v, "rcpt");
+}
+
+static sfsistat
+glue_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct conn	*c = glue_conn(ctx);
+	struct verdict	 v;
+
+	if (c == NULL || !c->msg.active)
+		return SMFIS_CONTINUE;
+	msg_header(&c->msg, name, value != NULL ? value : "", &v);
+	return glue_verdict(ctx, c, &v, "header");
+}
+
+static sfsistat
+glue_eoh(SMFICTX *ctx)
+{
+	struct conn	*c = glue_conn(ctx);
+	struct verdict	 v;
+
+	if (c == NULL || !c->msg.active)
+		return SMFIS_CONTINUE;
+	glue_qid(ctx, c);
+	msg_eoh(&c->msg, &v);
+	return glue_verdict(ctx, c, &v, "header");
+}
+
+static sfsistat
+glue_body(SMFICTX *ctx, unsigned char *p, size_t n)
+{
+	struct conn	*c = glue_conn(ctx);
+	struct verdict	 v;
+
+	if (c == NULL || !c->msg.active)
+		return SMFIS_CONTINUE;
+	msg_body(&c->msg, p, n, &v);
+	return glue_verdict(ctx, c, &v, "body");
+}
+
+static sfsistat
+glue_eom(SMFICTX *ctx)
+{
+	struct conn	*c = glue_conn(ctx);
+	struct msg	*m;
+	struct verdict	 v;
+	char		 from[ADDR_BUFSZ + 8];
+	sfsistat	 r;
+
+	if (c == NULL || !c->msg.active)
+		return SMFIS_CONTINUE;
+	m = &c->msg;
+	glue_qid(ctx, c);
+	msg_eom(m, &v);
+	if (v.act != VERDICT_CONTINUE)
+		return glue_verdict(ctx, c, &v, "end");
+	r = SMFIS_CONTINUE;
+	for (size_t i = 0; i < m->nedits; i++) {
+		char	*value = m->edits[i].value, *spaced = NULL;
+		int	 ok;
+
+		/* With SMFIP_HDR_LEADSPC the MTA adds no space after the
+		   colon of a field we add either. */
+		if (c->lead_space) {
+			spaced = xmalloc(strlen(value) + 2);
+			spaced[0] = ' ';
+			memcpy(spaced + 1, value, strlen(value) + 1);
+			value = spaced;
+		}
+		ok = m->edits[i].at_top ?
+		    smfi_insheader(ctx, 0, (char *)m->edits[i].name, value) :
+		    smfi_addheader(ctx, (char *)m->edits[i].name, value);
+		free(spaced);
+
+		if (ok != MI_SUCCESS) {
+			/* The MTA refused the edit: a message SES would
+			   refuse or mis-sign must not go out unsigned. */
+			log_err(m->qid, "milter: the MTA refused to add %s; "
+			    "answering 451 4.3.0", m->edits[i].name);
+			(void)smfi_setreply(ctx, (char *)"451",
+			    (char *)"4.3.0", (char *)"Message cannot be "
+			    "signed now; try again later");
+			r = SMFIS_TEMPFAIL;
+			break;
+		}
+	}
+	snprintf(from, sizeof(from), "%s", m->from.n > 0 ? m->from.addr[0] :
+	    "");
+	log_info(m->qid, "milter: client=%s from=<%s> size=%lld rcpts=%zu "
+	    "dkim=%s%s%s action=%s", c->client, from, m->size, m->nrcpt,
+	    m->signed_by[0] != '\0' ? "\"" : "",
+	    m->signed_by[0] != '\0' ? m->signed_by : "none",
+	    m->signed_by[0] != '\0' ? "\"" : "",
+	    r == SMFIS_CONTINUE ? "accept" : "tempfail");
+	msg_reset(m);
+	return r;
+}
+
+static sfsistat
+glue_abort(SMFICTX *ctx)
+{
+	struct conn *c = glue_conn(ctx);
+
+	if (c != NULL)
+		msg_reset(&c->msg);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+glue_close(SMFICTX *ctx)
+{
+	struct conn *c = glue_conn(ctx);
+
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	smfi_setpriv(ctx, NULL);
+	msg_reset(&c->msg);
+	gen_release(&c->g);
+	free(c);
+	return SMFIS_CONTINUE;
+}
+
+int
+glue_run(const char *socket)
+{
+	struct smfiDesc desc = {
+		.xxfi_name = (char *)"sesgate-milter",
+		.xxfi_version = SMFI_VERSION,
+		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+		.xxfi_connect = glue_connect,
+		.xxfi_envfrom = glue_envfrom,
+		.xxfi_envrcpt = glue_envrcpt,
+		.xxfi_header = glue_header,
+		.xxfi_eoh = glue_eoh,
+		.xxfi_body = glue_body,
+		.xxfi_eom = glue_eom,
+		.xxfi_abort = glue_abort,
+		.xxfi_close = glue_close,
+		.xxfi_negotiate = glue_negotiate,
+	};
+
+	if (smfi_register(desc) != MI_SUCCESS) {
+		log_err(NULL, "milter: libmilter refused to register");
+		return EX_SOFTWARE;
+	}
+	if (smfi_setconn((char *)socket) != MI_SUCCESS) {
+		log_err(NULL, "milter: bad socket %s", socket);
+		return EX_CONFIG;
+	}
+	/* true: remove a unix socket left by an earlier run. */
+	if (smfi_opensocket(true) != MI_SUCCESS) {
+		log_err(NULL, "milter: cannot listen on %s", socket);
+		return EX_UNAVAILABLE;
+	}
+	log_info(NULL, "milter: listening on %s", socket);
+	return smfi_main() == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
+}

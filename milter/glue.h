@@ -1,0 +1,14 @@
+/*
+ * glue.h - the libmilter side of sesgate-milter: registration, the
+ * callbacks and the main loop. The only module that includes libmilter's
+ * header.
+ */
+#ifndef SESGATE_GLUE_H
+#define SESGATE_GLUE_H
+
+/* Register the callbacks, open `socket` (libmilter's form; a stale unix
+   socket is removed) and run until libmilter stops (SIGTERM, SIGINT,
+   SIGHUP). The exit status for main(). */
+int	glue_run(const char *socket);
+
+#endif

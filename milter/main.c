@@ -1,0 +1,123 @@
+/*
+ * main.c - sesgate-milter: command line, configuration, logging, the
+ * reload thread, then libmilter's loop (glue.c). libmilter stops on
+ * SIGHUP, SIGTERM and SIGINT, so a reload is asked for with SIGUSR1,
+ * taken by a thread of ours with sigwait(): SIGUSR1 is blocked in every
+ * thread before any is started.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "gen.h"
+#include "glue.h"
+#include "log.h"
+#include "progopt.h"
+#include "sign.h"
+
+static const char *conf_path = CONFIG_DEFAULT_PATH;
+
+/* Read the file again and make it current; on any error keep the running
+   configuration and keys. */
+static void
+reload(void)
+{
+	struct config	*cf;
+	char		*errors = NULL, err[4096];
+	int		 facility, level;
+
+	cf = config_load(conf_path, &errors);
+	if (cf == NULL) {
+		log_err(NULL, "milter: reload: configuration errors; keeping "
+		    "the running one:\n%s", errors);
+		free(errors);
+		return;
+	}
+	facility = cf->log_facility;
+	level = cf->log_level;
+	if (gen_install(cf, err, sizeof(err)) < 0) {
+		log_err(NULL, "milter: reload: keeping the running "
+		    "configuration and keys: %s", err);
+		return;
+	}
+	log_reconfigure(facility, level);
+	log_info(NULL, "milter: reloaded %s", conf_path);
+}
+
+static void *
+reload_thread(void *arg)
+{
+	sigset_t	*set = arg;
+	int		 sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) == 0 && sig == SIGUSR1)
+			reload();
+	}
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct progopt	 o;
+	struct config	*cf;
+	char		*errors = NULL, err[4096], *listen;
+	static sigset_t	 usr1;
+	pthread_t	 tid;
+	int		 status;
+
+	progopt_parse("sesgate-milter", "log to stderr", "check the "
+	    "configuration and the keys, print it and exit", argc, argv, &o);
+	conf_path = o.conf;
+	cf = config_load(conf_path, &errors);
+	if (cf == NULL) {
+		fprintf(stderr, "sesgate-milter: configuration errors:\n%s",
+		    errors);
+		free(errors);
+		return EX_CONFIG;
+	}
+	if (o.check) {
+		struct keyset *ks = keyset_new(cf, err, sizeof(err));
+
+		if (ks == NULL) {
+			fprintf(stderr, "sesgate-milter: %s\n", err);
+			config_free(&cf);
+			return EX_CONFIG;
+		}
+		keyset_free(&ks);
+		config_print(cf, stdout);
+		config_free(&cf);
+		return EX_OK;
+	}
+	log_open("sesgate-milter", cf->log_facility, o.foreground,
+	    cf->log_level);
+	/* Before any thread exists, so that all inherit the mask. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	listen = strdup(cf->milter_listen);
+	if (listen == NULL)
+		die(EX_OSERR, "milter: out of memory");
+	if (gen_install(cf, err, sizeof(err)) < 0)
+		die(EX_CONFIG, "milter: %s", err);
+	if (pthread_create(&tid, NULL, reload_thread, &usr1) != 0)
+		die(EX_OSERR, "milter: cannot start the reload thread");
+	if (o.pidfile != NULL)
+		progopt_write_pid(o.pidfile);
+	/* The MTA's user must be able to connect to a unix socket; others
+	   must not. */
+	umask(007);
+	status = glue_run(listen);
+	free(listen);
+	if (o.pidfile != NULL)
+		(void)unlink(o.pidfile);
+	gen_shutdown();
+	return status;
+}

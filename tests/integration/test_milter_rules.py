@@ -1,0 +1,390 @@
+"""sesgate-milter on outbound mail, played over the milter protocol by an
+MTA-independent client (milterclient.py), as Postfix or Sendmail would:
+DKIM signatures checked by dkimpy against keys published in a real DNS
+server on loopback, and every SES submission rule with its exact reply.
+"""
+import os
+
+import pytest
+
+import dkimcheck
+import milterclient as mc
+from dnsserver import DnsServer
+from lab import MilterD
+
+DOMAIN = "signed.example"
+AUTH = {"mail": {"{auth_authen}": "alice"}}
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    d = tmp_path_factory.mktemp("keys")
+    return {"rsa": dkimcheck.make_key(d, "rsa", 2048, "rsa"),
+            "ed": dkimcheck.make_key(d, "ed25519", name="ed"),
+            "rsa1024": dkimcheck.make_key(d, "rsa", 1024, "rsa1024")}
+
+
+@pytest.fixture(scope="module")
+def dns(tmp_path_factory, keys):
+    srv = DnsServer(tmp_path_factory.mktemp("dns")).start()
+    srv.add_zone(DOMAIN, [keys["rsa"].record("rsa1"),
+                          keys["ed"].record("ed1"),
+                          keys["rsa1024"].record("old")])
+    srv.add_zone("edonly.example", [keys["ed"].record("ed1")])
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def milter_proc(tmp_path_factory, keys):
+    """One sesgate-milter for the module (libmilter takes a few seconds
+    to stop); each test configures it with a reload."""
+    m = MilterD(tmp_path_factory.mktemp("milter"), "redis://127.0.0.1:1/0",
+                milter=default_conf(keys), glob={"region": "eu-west-1"})
+    yield m
+    m.stop()
+
+
+def default_conf(keys):
+    return {"dkim_key": [f"{DOMAIN} rsa1 {keys['rsa'].path}",
+                         f"{DOMAIN} ed1 {keys['ed'].path}",
+                         f"edonly.example ed1 {keys['ed'].path}"]}
+
+
+@pytest.fixture
+def milter_factory(milter_proc, redis_server, keys):
+    """milter(**[milter] keys): the module's sesgate-milter reloaded with
+    these keys over the defaults (the RSA and Ed25519 keys of
+    signed.example, the Ed25519 key of edonly.example), this test's
+    Redis, and signed.example and edonly.example verified in it."""
+    r = redis_server.client()
+    r.sadd("sesgate:identities", DOMAIN, "edonly.example",
+           "only@address.example")
+
+    def make(**milter):
+        conf = {"listen": milter_proc.spec}
+        conf.update(default_conf(keys))
+        conf.update(milter)
+        milter_proc.sections["milter"] = conf
+        milter_proc.sections["redis"]["url"] = redis_server.url
+        milter_proc.rewrite()
+        milter_proc.reload()
+        return milter_proc
+    return make
+
+
+def message(frm=f"Alice <alice@{DOMAIN}>", extra=b"", body=b"Hello.\r\n",
+            subject=b"hello"):
+    return (b"From: " + frm.encode() + b"\r\nTo: bob@dest.example\r\n"
+            b"Subject: " + subject + b"\r\n" + extra + b"\r\n" + body)
+
+
+def send(m, msg, rcpts=("bob@dest.example",), sender=f"alice@{DOMAIN}",
+         macros=AUTH, **kw):
+    return mc.send_message(m.spec, sender, list(rcpts), msg, macros=macros,
+                           **kw)
+
+
+def verified(dns, msg, res):
+    out = mc.apply_edits(msg, res)
+    return [f"d={s.d} s={s.s} a={s.a} c={s.canon} {s.result}"
+            + (f" {s.reason}" if s.reason else "")
+            for s in dkimcheck.verify(out, dns.nameserver())]
+
+
+# -- signing ---------------------------------------------------------------
+
+def test_signs_with_rsa_by_default(milter_factory, dns):
+    m = milter_factory()
+    msg = message()
+    res = send(m, msg)
+    assert res.action == "continue"
+    sigs = [e for e in res.header_edits if e.name == "DKIM-Signature"]
+    assert len(sigs) == 1 and sigs[0].kind == "insert_header" and \
+        sigs[0].index == 0
+    assert verified(dns, msg, res) == [
+        f"d={DOMAIN} s=rsa1 a=rsa-sha256 c=relaxed/relaxed pass"]
+    assert "h=From:To:Subject:From;" in sigs[0].value.replace(
+        "\r\n\t", "")
+    assert 'dkim="d=signed.example s=rsa1 a=rsa-sha256" action=accept' \
+        in m.logtext()
+
+
+def test_ed25519_only_domain(milter_factory, dns):
+    m = milter_factory()
+    msg = message(frm="x@edonly.example")
+    res = send(m, msg, sender="x@edonly.example")
+    assert verified(dns, msg, res) == [
+        "d=edonly.example s=ed1 a=ed25519-sha256 c=relaxed/relaxed pass"]
+
+
+def test_dual_sign_verifies_both(milter_factory, dns):
+    m = milter_factory(dual_sign="yes")
+    msg = message()
+    res = send(m, msg)
+    assert sorted(verified(dns, msg, res)) == sorted([
+        f"d={DOMAIN} s=rsa1 a=rsa-sha256 c=relaxed/relaxed pass",
+        f"d={DOMAIN} s=ed1 a=ed25519-sha256 c=relaxed/relaxed pass"])
+
+
+@pytest.mark.parametrize("canon", ["simple/simple", "relaxed/simple",
+                                   "simple/relaxed"])
+def test_canonicalizations(milter_factory, dns, canon):
+    m = milter_factory(canonicalization=canon)
+    msg = message(extra=b"X-Folded: a long value\r\n\tfolded  here\r\n",
+                  body=b"Line  with  spaces \r\n\r\n\r\n")
+    res = send(m, msg)
+    assert verified(dns, msg, res) == [
+        f"d={DOMAIN} s=rsa1 a=rsa-sha256 c={canon} pass"]
+
+
+@pytest.mark.parametrize("canon,got", [
+    ("simple/simple", "relaxed/simple"), ("relaxed/relaxed",
+                                          "relaxed/relaxed")])
+def test_ed25519_header_always_relaxed(milter_factory, dns, canon, got):
+    """libopendkim's Ed25519 signatures over simple header fields do not
+    verify, so Ed25519 signs the header relaxed (sesgate.conf(5))."""
+    m = milter_factory(canonicalization=canon)
+    msg = message(frm="x@edonly.example",
+                  extra=b"X-Folded: a long value\r\n\tfolded  here\r\n")
+    res = send(m, msg, sender="x@edonly.example")
+    assert verified(dns, msg, res) == [
+        f"d=edonly.example s=ed1 a=ed25519-sha256 c={got} pass"]
+
+
+def test_eight_bit_long_folded_and_empty_bodies(milter_factory, dns):
+    m = milter_factory()
+    long_subject = b"x" * 900 + b"\r\n " + b"y" * 900
+    for msg in (message(body="Grüße aus Köln – ünïcödé\r\n".encode()),
+                message(subject=long_subject),
+                message(body=b"")):
+        res = send(m, msg)
+        assert verified(dns, msg, res) == [
+            f"d={DOMAIN} s=rsa1 a=rsa-sha256 c=relaxed/relaxed pass"], msg
+
+
+def test_subdomain_signed_by_parent_only_when_asked(milter_factory, dns,
+                                                    redis_server):
+    redis_server.cli("SADD", "sesgate:identities", f"news.{DOMAIN}")
+    msg = message(frm=f"n@news.{DOMAIN}")
+    res = send(milter_factory(), msg, sender=f"n@news.{DOMAIN}")
+    assert res.action == "continue" and res.header_edits == []
+    res = send(milter_factory(sign_subdomains="yes"), msg,
+               sender=f"n@news.{DOMAIN}")
+    assert verified(dns, msg, res) == [
+        f"d={DOMAIN} s=rsa1 a=rsa-sha256 c=relaxed/relaxed pass"]
+
+
+def test_not_signed_without_key_or_with_odd_from(milter_factory,
+                                                 redis_server):
+    redis_server.cli("SADD", "sesgate:identities", "nokey.example")
+    m = milter_factory()
+    res = send(m, message(frm="a@nokey.example"), sender="a@nokey.example")
+    assert res.action == "continue" and res.header_edits == []
+    assert "no DKIM key for nokey.example; not signed" in m.logtext()
+    two = message(frm=f"a@{DOMAIN}, b@{DOMAIN}")
+    res = send(m, two)
+    assert res.action == "continue" and res.header_edits == []
+    assert "1 From field(s) with 2 address(es); not signed" in m.logtext()
+
+
+def test_message_signed_already_is_left_alone(milter_factory):
+    m = milter_factory()
+    res = send(m, message(extra=b"DKIM-Signature: v=1; d=app.example\r\n"))
+    assert res.action == "continue" and res.header_edits == []
+    assert "already carries a DKIM-Signature; not signed" in m.logtext()
+
+
+def test_inbound_mail_passes_untouched(milter_factory):
+    m = milter_factory()
+    res = send(m, message(frm="x@unverified.example"), macros={},
+               client_addr="192.0.2.9")
+    assert res.action == "accept" and res.stage == "mail"
+
+
+def test_internal_host_and_daemon_name_are_outbound(milter_factory):
+    m = milter_factory(outbound_daemon_names="ORIGINATING")
+    # Internal (127.0.0.1 is in the default internal_hosts), no AUTH.
+    res = send(m, message(frm="x@unverified.example"), macros={})
+    assert res.action == "reject"
+    res = send(m, message(frm="x@unverified.example"),
+               client_addr="192.0.2.9",
+               macros={"connect": {"{daemon_name}": "ORIGINATING"}})
+    assert res.action == "reject"
+
+
+# -- SES's submission rules ---------------------------------------------
+
+UNVERIFIED = ("554 5.7.1 Message rejected: Email address is not "
+              "verified. The following identities failed the check in "
+              "region eu-west-1: ")
+
+
+def test_unverified_from_refused(milter_factory):
+    m = milter_factory()
+    res = send(m, message(frm="Eve <eve@unverified.example>"))
+    assert (res.action, res.stage, res.text) == (
+        "reject", "eoh", UNVERIFIED + "eve@unverified.example")
+    res = send(m, message(frm=f"a@{DOMAIN}, b@unverified.example, "
+                              "only@address.example, c@x.example"))
+    assert res.text == UNVERIFIED + "b@unverified.example, c@x.example"
+    # A verified address (not its domain) passes.
+    assert send(m, message(frm="only@address.example")).action == \
+        "continue"
+
+
+def test_from_check_can_be_off(milter_factory):
+    m = milter_factory(verify_from="no")
+    assert send(m, message(frm="eve@unverified.example")).action == \
+        "continue"
+
+
+@pytest.mark.parametrize("name", ["Subject", "From", "Message-ID", "Date",
+                                  "Reply-To", "Content-Type",
+                                  "DKIM-Signature", "MIME-Version"])
+def test_header_allowed_once(milter_factory, name):
+    m = milter_factory()
+    extra = f"{name}: one\r\n{name.upper()}: two\r\n".encode()
+    res = send(m, message(extra=extra) if name not in ("Subject", "From")
+               else message(extra=f"{name}: two\r\n".encode()))
+    assert (res.action, res.stage, res.text) == (
+        "reject", "header",
+        f"554 5.6.0 Transaction failed: Duplicate header '{name}'.")
+
+
+def test_repeatable_header_passes(milter_factory):
+    m = milter_factory()
+    res = send(m, message(extra=b"Received: a\r\nReceived: b\r\n"
+                                b"X-Custom: 1\r\nX-Custom: 2\r\n"))
+    assert res.action == "continue"
+
+
+def test_size_boundary(milter_factory):
+    m = milter_factory(max_message_size="4096")
+    head = message(body=b"")
+    for size, action in ((4096, "continue"), (4097, "reject")):
+        msg = head + b"x" * (size - len(head) - 2) + b"\r\n"
+        assert len(msg) == size
+        res = send(m, msg)
+        assert res.action == action, size
+        if action == "reject":
+            assert (res.stage, res.text) == (
+                "body", "552 5.3.4 Message size exceeds fixed limit of "
+                "4096 bytes")
+
+
+def test_size_announced_at_mail_from(milter_factory):
+    m = milter_factory()
+    res = send(m, message(), mail_args=["SIZE=10485761"])
+    assert (res.action, res.stage, res.text) == (
+        "reject", "mail", "552 5.3.4 Message size exceeds fixed limit of "
+        "10485760 bytes")
+    assert send(m, message(), mail_args=["SIZE=10485760"]).action == \
+        "continue"
+
+
+def test_recipients_past_the_limit_get_452(milter_factory):
+    m = milter_factory()
+    rcpts = [f"r{i}@dest.example" for i in range(52)]
+    res = send(m, message(), rcpts=rcpts)
+    assert res.action == "continue"
+    assert len(res.accepted) == 50
+    refused = [(r, rep.text) for r, rep in res.rcpt if not rep.passes]
+    assert refused == [("r50@dest.example", "452 4.5.3 Too many "
+                        "recipients"),
+                       ("r51@dest.example", "452 4.5.3 Too many "
+                        "recipients")]
+
+
+ATTACH = (b"MIME-Version: 1.0\r\n"
+          b"Content-Type: multipart/mixed; boundary=\"b1\"\r\n")
+
+
+def attachment(disposition):
+    return (b"--b1\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n"
+            b"--b1\r\n" + disposition + b"\r\n\r\nAAAA\r\n--b1--\r\n")
+
+
+@pytest.mark.parametrize("disp,file,ext", [
+    (b"Content-Disposition: attachment; filename=\"setup.EXE\"",
+     "setup.EXE", "exe"),
+    (b"Content-Type: application/octet-stream; name=run.bat",
+     "run.bat", "bat"),
+    (b"Content-Disposition: attachment;\r\n filename*0*=utf-8''r%C3%A9;"
+     b"\r\n filename*1=\"sum\xc3\xa9.js\"", "r??sum??.js", "js"),
+    (b"Content-Disposition: attachment; filename=\"=?utf-8?B?"
+     b"aW52b2ljZS52YnM=?=\"", "invoice.vbs", "vbs"),
+])
+def test_unsupported_attachment_refused(milter_factory, disp, file, ext):
+    m = milter_factory()
+    res = send(m, message(extra=ATTACH, body=attachment(disp)))
+    assert (res.action, res.stage, res.text) == (
+        "reject", "eob", f"554 5.6.1 Transaction failed: attachment "
+        f"\"{file}\": SES does not accept files ending in .{ext}")
+
+
+def test_supported_attachment_passes(milter_factory, dns):
+    m = milter_factory()
+    msg = message(extra=ATTACH, body=attachment(
+        b"Content-Disposition: attachment; filename=\"report.exe.pdf\""))
+    res = send(m, msg)
+    assert verified(dns, msg, res) == [
+        f"d={DOMAIN} s=rsa1 a=rsa-sha256 c=relaxed/relaxed pass"]
+
+
+# -- configuration sets ---------------------------------------------------
+
+def test_configuration_set_added(milter_factory):
+    m = milter_factory(configuration_set=[
+        f"{DOMAIN} marketing", "user:alice transactional app=web,env=prod",
+        "example.org other"])
+    res = send(m, message())
+    adds = [(e.name, e.value.strip()) for e in res.header_edits
+            if e.kind == "add_header"]
+    assert adds == [("X-SES-CONFIGURATION-SET", "transactional"),
+                    ("X-SES-MESSAGE-TAGS", "app=web,env=prod")]
+    res = send(m, message(), macros={"mail": {"{auth_authen}": "carol"}})
+    adds = [(e.name, e.value.strip()) for e in res.header_edits
+            if e.kind == "add_header"]
+    assert adds == [("X-SES-CONFIGURATION-SET", "marketing")]
+    res = send(m, message(extra=b"X-SES-CONFIGURATION-SET: mine\r\n"))
+    assert [e for e in res.header_edits if e.kind == "add_header"] == []
+
+
+# -- keys and reload ---------------------------------------------------------
+
+def test_key_rotation_on_reload(milter_factory, dns, keys):
+    m = milter_factory()
+    msg = message()
+    assert verified(dns, msg, send(m, msg))[0].startswith(
+        f"d={DOMAIN} s=rsa1 ")
+    m.rewrite(dkim_key=[f"{DOMAIN} rsa1 {keys['rsa'].path}",
+                        f"{DOMAIN} old {keys['rsa1024'].path}"])
+    m.reload()
+    assert verified(dns, msg, send(m, msg)) == [
+        f"d={DOMAIN} s=old a=rsa-sha256 c=relaxed/relaxed pass"]
+
+
+def test_bad_key_refuses_start_and_reload(milter_factory, keys, tmp_path,
+                                         redis_server):
+    loose = tmp_path / "loose.pem"
+    loose.write_bytes(keys["rsa"].pem())
+    os.chmod(loose, 0o644)
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a key\n")
+    os.chmod(garbage, 0o600)
+    m = milter_factory()
+    for bad in (loose, garbage, tmp_path / "missing.pem"):
+        m.rewrite(dkim_key=[f"{DOMAIN} rsa1 {bad}"])
+        m.reload(wait_for="keeping the running configuration")
+        assert str(bad) in m.logtext().rsplit("reload:", 1)[1]
+        # Still signing with the old key.
+        res = send(m, message())
+        assert any(e.name == "DKIM-Signature" for e in res.header_edits)
+    # At start: the same problems stop the milter (EX_CONFIG), naming
+    # the file.
+    with pytest.raises(RuntimeError, match="exited with 78"):
+        MilterD(tmp_path / "bad", redis_server.url,
+                milter={"dkim_key": f"{DOMAIN} rsa1 {loose}"})
+    logs = [f for f in os.listdir(tmp_path / "bad") if f.endswith(".log")]
+    assert str(loose) in (tmp_path / "bad" / logs[0]).read_text()
