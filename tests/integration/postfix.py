@@ -414,11 +414,12 @@ class Postfix:
             return ""
 
     def submit(self, sender, rcpts, login=None, body="Test message.\r\n",
-               data=True):
+               data=True, headers=""):
         """One SMTP transaction: MAIL FROM:<sender>, one RCPT TO per
         recipient, then DATA when any recipient was accepted and `data`
-        is true. login is (user, password) for SMTP AUTH. Returns a
-        Submission with every reply."""
+        is true (headers, CRLF-ended lines, go after the usual ones).
+        login is (user, password) for SMTP AUTH. Returns a Submission
+        with every reply."""
         sub = Submission(uuid.uuid4().hex)
         with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as s:
             s.ehlo("client.sesgate.test")
@@ -432,7 +433,7 @@ class Postfix:
                        f"To: <{rcpts[0]}>\r\n"
                        "Subject: sesgate test\r\n"
                        f"{TEST_HEADER}: {sub.token}\r\n"
-                       "\r\n" + body)
+                       + headers + "\r\n" + body)
                 sub.data = _reply(*s.data(msg.encode()))
             else:
                 s.rset()

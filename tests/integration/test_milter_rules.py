@@ -388,3 +388,44 @@ def test_bad_key_refuses_start_and_reload(milter_factory, keys, tmp_path,
                 milter={"dkim_key": f"{DOMAIN} rsa1 {loose}"})
     logs = [f for f in os.listdir(tmp_path / "bad") if f.endswith(".log")]
     assert str(loose) in (tmp_path / "bad" / logs[0]).read_text()
+
+
+# -- the policy service's checks in the milter (Sendmail) ------------------
+
+def test_policy_checks_at_rcpt(milter_factory, redis_server):
+    """policy_checks: the policy service's decisions and replies, made by
+    the milter at RCPT through the same Redis script."""
+    r = redis_server.client()
+    r.hset("sesgate:suppression:gone@dest.example",
+           mapping={"reason": "BOUNCE", "time": "1700000000"})
+    r.hset("sesgate:limits:account", mapping={"max_24h": "2"})
+    m = milter_factory(policy_checks="yes")
+    rcpts = ["gone@dest.example", "a@dest.example", "b@dest.example",
+             "c@dest.example"]
+    res = send(m, message(), rcpts=rcpts)
+    assert [(x, rep.text) for x, rep in res.rcpt] == [
+        ("gone@dest.example", "550 5.1.1 Address is on the suppression "
+         "list (reason BOUNCE, since 2023-11-14T22:13:20Z)"),
+        ("a@dest.example", None), ("b@dest.example", None),
+        ("c@dest.example", "454 4.7.0 Throttling failure: Daily message "
+         "quota exceeded.")]
+    assert res.accepted == ["a@dest.example", "b@dest.example"]
+    assert r.hgetall("sesgate:stats") == {
+        "policyd:suppressed": "1", "policyd:accept": "2",
+        "policyd:quota": "1"}
+    # An unverified envelope sender is refused at RCPT, and a pause too.
+    res = send(m, message(), sender="eve@unverified.example")
+    assert res.rcpt[0][1].text == (
+        "554 5.7.1 Message rejected: Email address is not verified. The "
+        "following identities failed the check in region eu-west-1: "
+        "eve@unverified.example")
+    r.set("sesgate:pause:account", "bounce rate review")
+    res = send(m, message())
+    assert res.rcpt[0][1].text == (
+        "454 4.7.0 Sending paused for this account: bounce rate review")
+
+
+def test_policy_checks_off_by_default(milter_factory, redis_server):
+    redis_server.client().set("sesgate:pause:account", "held")
+    res = send(milter_factory(), message())
+    assert res.accepted == ["bob@dest.example"]
