@@ -362,6 +362,10 @@ glue_run(const char *socket)
 		log_err(NULL, "milter: libmilter refused to register");
 		return EX_SOFTWARE;
 	}
+	/* A header field arrives in one packet: take up to 1 MB (Postfix's
+	   header_size_limit is 100 KB by default; libmilter's own limit,
+	   64 KB, would drop the connection on a long header). */
+	(void)smfi_setmaxdatasize(1024 * 1024 - 1);
 	if (smfi_setconn((char *)socket) != MI_SUCCESS) {
 		log_err(NULL, "milter: bad socket %s", socket);
 		return EX_CONFIG;
