@@ -295,6 +295,14 @@ msg_eoh(struct msg *m, struct verdict *v)
 	m->size += 2;		/* the empty line */
 	if (m->mime != NULL)
 		mime_eoh(m->mime);
+	if (m->g->cf->milter_verify_from && m->from.bad > 0) {
+		/* SES checks every From address; one it cannot read is one
+		   it refuses. */
+		msg_verdict(v, VERDICT_REJECT, "554", "5.1.7", "Message "
+		    "rejected: the From field holds an address that cannot be "
+		    "read");
+		return;
+	}
 	if (m->g->cf->milter_verify_from && m->from.n > 0) {
 		msg_check_from(m, v);
 		if (v->act != VERDICT_CONTINUE)

@@ -233,6 +233,15 @@ def test_unverified_from_refused(milter_factory):
         "continue"
 
 
+def test_unreadable_from_refused(milter_factory):
+    m = milter_factory()
+    for frm in ("Alice Liddell", "<>", f"\"a@{DOMAIN}"):
+        res = send(m, message(frm=frm))
+        assert (res.action, res.stage, res.text) == (
+            "reject", "eoh", "554 5.1.7 Message rejected: the From field "
+            "holds an address that cannot be read"), frm
+
+
 def test_from_check_can_be_off(milter_factory):
     m = milter_factory(verify_from="no")
     assert send(m, message(frm="eve@unverified.example")).action == \
