@@ -45,7 +45,8 @@ LIB_SRC		 = lib/mem.c lib/log.c lib/str.c lib/buf.c lib/addr.c \
 POLICYD_SRC	 = policyd/request.c policyd/decide.c policyd/server.c \
 		   policyd/main.c
 MILTER_SRC	 = milter/main.c milter/glue.c milter/gen.c milter/msg.c \
-		   milter/sign.c milter/fromhdr.c milter/mime.c milter/policy.c \
+		   milter/sign.c milter/fromhdr.c milter/mime.c \
+		   milter/mimeparam.c milter/policy.c \
 		   policyd/request.c policyd/decide.c
 CTL_SRC		 = ctl/sesgatectl.c ctl/cmd_suppression.c ctl/cmd_identity.c \
 		   ctl/cmd_quota.c ctl/cmd_pause.c ctl/output.c ctl/bulk.c \
@@ -55,7 +56,8 @@ UNIT_SRC	 = tests/unit/main.c tests/unit/test_request.c \
 		   tests/unit/test_redisurl.c tests/unit/test_cidr.c \
 		   tests/unit/test_schema.c \
 		   tests/unit/test_decide.c tests/unit/test_fromhdr.c \
-		   tests/unit/test_mime.c tests/unit/test_dkimkey.c
+		   tests/unit/test_mime.c tests/unit/test_mimeparam.c \
+		   tests/unit/test_dkimkey.c
 BENCH_SRC	 = tests/bench/loadgen.c tests/bench/dunno-server.c
 
 obj		 = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -101,7 +103,8 @@ $(BUILD)/sesgatectl: $(CTL_OBJ) $(LIB_OBJ)
 # The unit tests link the modules they cover, not the programs' main().
 $(UNIT): $(UNIT_OBJ) $(filter-out $(BUILD)/policyd/main.o \
 	    $(BUILD)/policyd/server.o,$(POLICYD_OBJ)) $(LIB_OBJ) \
-	    $(BUILD)/milter/fromhdr.o $(BUILD)/milter/mime.o
+	    $(BUILD)/milter/fromhdr.o $(BUILD)/milter/mime.o \
+	    $(BUILD)/milter/mimeparam.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm
 
 $(BUILD)/loadgen: $(BUILD)/tests/bench/loadgen.o

@@ -28,7 +28,8 @@ void
 buf_append(struct buf *b, const void *p, size_t n)
 {
 	buf_grow(b, n);
-	memcpy(b->data + b->len, p, n);
+	if (n > 0)		/* p may be NULL when n is 0 */
+		memcpy(b->data + b->len, p, n);
 	b->len += n;
 	b->data[b->len] = '\0';
 }

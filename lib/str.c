@@ -140,3 +140,19 @@ str_to_duration_ms(const char *s, long long *ms_out)
 	}
 	return -1;
 }
+
+bool
+str_ieq_n(const char *p, size_t n, const char *lower)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char c = p[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (lower[i] == '\0' || c != lower[i])
+			return false;
+	}
+	return lower[i] == '\0';
+}

@@ -16,6 +16,9 @@ int	str_fmt(char *dst, size_t dstlen, const char *fmt, ...)
 char	*str_lower(char *s);
 /* Case-insensitive ASCII equality of a and b. */
 bool	str_ieq(const char *a, const char *b);
+/* Whether the n bytes at p equal `lower` (all lower case), ignoring ASCII
+   case. */
+bool	str_ieq_n(const char *p, size_t n, const char *lower);
 /* True when s ends with suffix (case-insensitive). */
 bool	str_iendswith(const char *s, const char *suffix);
 /* Strip leading and trailing white space in place; returns the start. */

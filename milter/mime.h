@@ -11,24 +11,11 @@
  * every Content-Type `name` of every entity (the top level, each body
  * part, each message/rfc822 or message/global part's own headers), and
  * the other of the two names in either field, since mailers mix them up.
- * Each name is decoded: quoted-string escapes (RFC 5322 3.2.4), RFC 2231
- * extended values and continuations (sections in any order, RFC 2231 3),
- * RFC 2047 encoded words, which clients send in parameters although
- * RFC 2047 5 does not allow it. Decoded bytes are kept as they are
- * (treated as UTF-8) except for charsets whose ASCII letters are not
- * single ASCII bytes (UTF-16, UTF-32, UCS-2, UCS-4, UTF-7), which are
- * converted to UTF-8 so that the extension can be seen. Where clients
- * could disagree on the name, every reading is tested: a plain and an
- * RFC 2231 value of one parameter, continuations with a gap read up to
- * the gap and as a whole, a name holding a NUL byte whole and up to the
- * NUL.
- *
- * Extension test: the part after the last '.', compared without regard
- * to ASCII case, once trailing dots, white space, quotes (" and ') and
- * control characters are removed, because Windows drops trailing dots and
- * spaces when it saves a file ("x.exe. " is saved as "x.exe") and a stray
- * quote is a broken quoted-string, not part of the extension. A '.' before
- * the last '/' or '\' does not start an extension.
+ * mimeparam.h says how each is decoded (quoted strings, RFC 2231, RFC 2047,
+ * UTF-16, UTF-32 and UTF-7 made UTF-8, every reading where clients could
+ * disagree) and gives the extension test: the part after the last '.',
+ * without regard to ASCII case, trailing dots, white space, quotes and
+ * control characters removed as Windows does when it saves a file.
  *
  * Structure: multipart entities are followed through their boundary
  * lines (RFC 2046 5.1.1: the boundary, "--" to close, white space, read
@@ -144,9 +131,9 @@ enum mime_verdict mime_end(struct mime *m, struct mime_result *out);
 /* Free; *mp becomes NULL. Accepts NULL. */
 void	mime_free(struct mime **mp);
 
-/* True when filename ends in an extension SES refuses, by the rule above;
-   *ext_out (when ext_out is not NULL) is then that extension as SES
-   lists it, without the dot ("exe"), else NULL. */
+/* True when filename ends in an extension SES refuses, by the rule in
+   mimeparam.h; *ext_out (when ext_out is not NULL) is then that extension
+   as SES lists it, without the dot ("exe"), else NULL. */
 bool	mime_ext_unsupported(const char *filename, const char **ext_out);
 /* The notes as words separated by spaces ("no-boundary unterminated"),
    "" for none, cut to fit outlen. Returns out. */

@@ -32,6 +32,7 @@ main(void)
 	srunner_add_suite(sr, decide_suite());
 	srunner_add_suite(sr, fromhdr_suite());
 	srunner_add_suite(sr, mime_suite());
+	srunner_add_suite(sr, mimeparam_suite());
 	srunner_add_suite(sr, dkimkey_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -1,7 +1,8 @@
 /*
- * test_mime.c - the streaming MIME scanner (milter/mime.c): which file
- * names it finds and decodes, how it follows nested entities, and what it
- * says about malformed or oversized input. Every table case is fed with
+ * test_mime.c - the streaming MIME scanner (milter/mime.c, which has
+ * milter/mimeparam.c read the names): which file names it finds and
+ * decodes, how it follows nested entities, and what it says about
+ * malformed or oversized input. Every table case is fed with
  * LF and with CRLF line endings, all at once and in chunks of 1, 2, 3, 5,
  * 13 and 64 bytes, and must give the same answer each time.
  */

@@ -43,6 +43,7 @@ Suite	*schema_suite(void);
 Suite	*decide_suite(void);
 Suite	*fromhdr_suite(void);
 Suite	*mime_suite(void);
+Suite	*mimeparam_suite(void);
 Suite	*dkimkey_suite(void);
 
 #endif
