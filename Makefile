@@ -4,7 +4,8 @@
 #   make                 build the programs
 #   make check           build and run every test (installs what is missing)
 #   make check SANITIZE=1   the same under ASan and UBSan
-#   make bench           load generators against the policy service
+#   make bench           load generators against the policy service and
+#                        the milter
 #   make demo            the end-to-end demonstration
 #   make install         PREFIX=/usr/local DESTDIR= SYSCONFDIR=/etc
 
@@ -46,7 +47,7 @@ POLICYD_SRC	 = policyd/request.c policyd/decide.c policyd/server.c \
 		   policyd/main.c
 MILTER_SRC	 = milter/main.c milter/glue.c milter/gen.c milter/msg.c \
 		   milter/sign.c milter/fromhdr.c milter/mime.c \
-		   milter/mimeparam.c milter/policy.c \
+		   milter/mimeparam.c milter/policy.c milter/keycache.c \
 		   policyd/request.c policyd/decide.c
 CTL_SRC		 = ctl/sesgatectl.c ctl/cmd_suppression.c ctl/cmd_identity.c \
 		   ctl/cmd_quota.c ctl/cmd_pause.c ctl/output.c ctl/bulk.c \
@@ -58,7 +59,8 @@ UNIT_SRC	 = tests/unit/main.c tests/unit/test_request.c \
 		   tests/unit/test_decide.c tests/unit/test_fromhdr.c \
 		   tests/unit/test_mime.c tests/unit/test_mimeparam.c \
 		   tests/unit/test_dkimkey.c
-BENCH_SRC	 = tests/bench/loadgen.c tests/bench/dunno-server.c
+BENCH_SRC	 = tests/bench/loadgen.c tests/bench/dunno-server.c \
+		   tests/bench/milterload.c tests/bench/benchstat.c
 
 obj		 = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB_OBJ		 = $(call obj,$(LIB_SRC))
@@ -70,7 +72,7 @@ UNIT_OBJ	 = $(call obj,$(UNIT_SRC))
 PROGS		 = $(BUILD)/sesgate-policyd $(BUILD)/sesgate-milter \
 		   $(BUILD)/sesgatectl
 UNIT		 = $(BUILD)/unit-tests
-BENCH_BIN	 = $(BUILD)/loadgen $(BUILD)/dunno-server
+BENCH_BIN	 = $(BUILD)/loadgen $(BUILD)/dunno-server $(BUILD)/milterload
 
 .PHONY: all check unit bench demo install uninstall clean deps
 
@@ -107,7 +109,13 @@ $(UNIT): $(UNIT_OBJ) $(filter-out $(BUILD)/policyd/main.o \
 	    $(BUILD)/milter/mimeparam.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm
 
-$(BUILD)/loadgen: $(BUILD)/tests/bench/loadgen.o
+$(BUILD)/loadgen: $(BUILD)/tests/bench/loadgen.o \
+	    $(BUILD)/tests/bench/benchstat.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lpthread -lm
+
+$(BUILD)/milterload: $(BUILD)/tests/bench/milterload.o \
+	    $(BUILD)/tests/bench/benchstat.o $(BUILD)/lib/buf.o \
+	    $(BUILD)/lib/mem.o $(BUILD)/lib/log.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread -lm
 
 $(BUILD)/dunno-server: $(BUILD)/tests/bench/dunno-server.o
@@ -122,6 +130,7 @@ check: deps
 bench: deps
 	@$(MAKE) --no-print-directory SANITIZE= all $(BENCH_BIN)
 	@BUILD=build tests/bench/run
+	@BUILD=build tests/bench/milter-run
 
 demo: deps
 	@$(MAKE) --no-print-directory SANITIZE= all

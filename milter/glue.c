@@ -7,12 +7,14 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include <libmilter/mfapi.h>
 
@@ -31,6 +33,8 @@ struct conn {
 	bool		 internal;	/* client in internal_hosts */
 	bool		 outbound_daemon;	/* {daemon_name} listed */
 	bool		 lead_space;	/* negotiated SMFIP_HDR_LEADSPC */
+	bool		 nr_hdr;	/* SMFIP_NR_HDR: header not answered */
+	bool		 nr_body;	/* SMFIP_NR_BODY: body not answered */
 	struct msg	 msg;
 };
 
@@ -110,11 +114,15 @@ glue_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	/* Unknown commands and DATA tell nothing; the HELO name is for the
 	   inbound checks. The header value exactly as received (its
 	   leading space too) keeps "simple" header canonicalization
-	   right. */
+	   right. Header fields and body chunks need no answer each (a
+	   refusal found there waits for the end of header or of the
+	   message), which spares the MTA a round trip per field. */
 	*pf1 = (SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOHELO |
-	    SMFIP_HDR_LEADSPC) & f1;
+	    SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_BODY) & f1;
 	*pf2 = *pf3 = 0;
 	c->lead_space = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+	c->nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
+	c->nr_body = (*pf1 & SMFIP_NR_BODY) != 0;
 	smfi_setpriv(ctx, c);
 	if (*pf0 & SMFIF_SETSYMLIST) {
 		/* What Postfix sends by default; Sendmail needs asking. */
@@ -220,6 +228,34 @@ glue_envrcpt(SMFICTX *ctx, char **argv)
 	return glue_verdict(ctx, c, &v, "rcpt");
 }
 
+/* The answer to a stage the MTA may have been told not to wait on
+   (no_reply): a refusal is held for the next stage that is answered. */
+static sfsistat
+glue_maybe_hold(SMFICTX *ctx, struct conn *c, const struct verdict *v,
+    const char *stage, bool no_reply)
+{
+	if (!no_reply)
+		return glue_verdict(ctx, c, v, stage);
+	if (v->act != VERDICT_CONTINUE) {
+		c->msg.held = *v;
+		c->msg.held_stage = stage;
+	}
+	return SMFIS_NOREPLY;
+}
+
+/* The answer held from an unanswered stage, if there is one: given now,
+   at a stage the MTA waits on. */
+static bool
+glue_held(SMFICTX *ctx, struct conn *c, sfsistat *r)
+{
+	struct verdict v = c->msg.held;
+
+	if (v.act == VERDICT_CONTINUE)
+		return false;
+	*r = glue_verdict(ctx, c, &v, c->msg.held_stage);
+	return true;
+}
+
 static sfsistat
 glue_header(SMFICTX *ctx, char *name, char *value)
 {
@@ -227,9 +263,11 @@ glue_header(SMFICTX *ctx, char *name, char *value)
 	struct verdict	 v;
 
 	if (c == NULL || !c->msg.active)
-		return SMFIS_CONTINUE;
+		return c != NULL && c->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	if (c->msg.held.act != VERDICT_CONTINUE)
+		return SMFIS_NOREPLY;
 	msg_header(&c->msg, name, value != NULL ? value : "", &v);
-	return glue_verdict(ctx, c, &v, "header");
+	return glue_maybe_hold(ctx, c, &v, "header", c->nr_hdr);
 }
 
 static sfsistat
@@ -237,10 +275,13 @@ glue_eoh(SMFICTX *ctx)
 {
 	struct conn	*c = glue_conn(ctx);
 	struct verdict	 v;
+	sfsistat	 r;
 
 	if (c == NULL || !c->msg.active)
 		return SMFIS_CONTINUE;
 	glue_qid(ctx, c);
+	if (glue_held(ctx, c, &r))
+		return r;
 	msg_eoh(&c->msg, &v);
 	return glue_verdict(ctx, c, &v, "header");
 }
@@ -252,9 +293,12 @@ glue_body(SMFICTX *ctx, unsigned char *p, size_t n)
 	struct verdict	 v;
 
 	if (c == NULL || !c->msg.active)
-		return SMFIS_CONTINUE;
+		return c != NULL && c->nr_body ? SMFIS_NOREPLY :
+		    SMFIS_CONTINUE;
+	if (c->msg.held.act != VERDICT_CONTINUE)
+		return SMFIS_NOREPLY;
 	msg_body(&c->msg, p, n, &v);
-	return glue_verdict(ctx, c, &v, "body");
+	return glue_maybe_hold(ctx, c, &v, "body", c->nr_body);
 }
 
 static sfsistat
@@ -270,6 +314,8 @@ glue_eom(SMFICTX *ctx)
 		return SMFIS_CONTINUE;
 	m = &c->msg;
 	glue_qid(ctx, c);
+	if (glue_held(ctx, c, &r))
+		return r;
 	msg_eom(m, &v);
 	if (v.act != VERDICT_CONTINUE)
 		return glue_verdict(ctx, c, &v, "end");
@@ -339,6 +385,41 @@ glue_close(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
+/*
+ * libmilter writes each modification and then its answer in packets of
+ * their own. On TCP, Nagle's algorithm holds the answer back until the
+ * MTA has ACKed the modification, and the MTA, which reads on and sends
+ * nothing yet, delays that ACK (about 40 ms on Linux): every signed
+ * message would wait that long. libmilter neither sets TCP_NODELAY nor
+ * hands out its listening socket, so set it on every TCP listening socket
+ * the process has right after smfi_opensocket() (there is no other); on
+ * Linux an accepted connection inherits it from its listener.
+ */
+static void
+glue_nodelay(void)
+{
+	long	maxfd = sysconf(_SC_OPEN_MAX);
+
+	if (maxfd < 0 || maxfd > 65536)
+		maxfd = 65536;
+	for (int fd = 0; fd < (int)maxfd; fd++) {
+		int		v = 0, one = 1;
+		socklen_t	len = sizeof(v);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) < 0 ||
+		    v == 0)
+			continue;
+		len = sizeof(v);
+		if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) < 0 ||
+		    v != IPPROTO_TCP)
+			continue;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one)) < 0)
+			log_warning(NULL, "milter: cannot set TCP_NODELAY: "
+			    "%m");
+	}
+}
+
 int
 glue_run(const char *socket)
 {
@@ -375,6 +456,7 @@ glue_run(const char *socket)
 		log_err(NULL, "milter: cannot listen on %s", socket);
 		return EX_UNAVAILABLE;
 	}
+	glue_nodelay();
 	log_info(NULL, "milter: listening on %s", socket);
 	return smfi_main() == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
 }

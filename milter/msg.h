@@ -60,6 +60,11 @@ struct msg {
 	struct msg_edit	 edits[MSG_MAX_EDITS];
 	size_t		 nedits;
 	char		 signed_by[300];	/* for the log line */
+	/* A refusal found at a stage the MTA does not wait on (a header
+	   field or body chunk under SMFIP_NR_HDR / SMFIP_NR_BODY), given
+	   at the next stage it does: end of header or end of message. */
+	struct verdict	 held;
+	const char	*held_stage;
 };
 
 /* Start a message after MAIL FROM: g is the connection's generation. */

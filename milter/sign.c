@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "dkimkey.h"
+#include "keycache.h"
 #include "mem.h"
 #include "sign.h"
 #include "str.h"
@@ -89,6 +90,8 @@ keyset_new(const struct config *cf, char *errbuf, size_t errlen)
 		ks->keys[ks->nkeys].selector = xstrdup(s);
 		ks->keys[ks->nkeys].path = xstrdup(p);
 		ks->keys[ks->nkeys++].key = k;
+		/* On failure libopendkim parses the key itself. */
+		(void)keycache_add(k);
 	}
 	ks->lib = dkim_init(NULL, NULL);
 	if (ks->lib == NULL) {
@@ -146,6 +149,7 @@ keyset_free(struct keyset **ksp)
 		free(ks->keys[i].domain);
 		free(ks->keys[i].selector);
 		free(ks->keys[i].path);
+		keycache_remove(ks->keys[i].key);
 		dkimkey_free(&ks->keys[i].key);
 	}
 	free(ks->keys);

@@ -45,19 +45,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchstat.h"
+
 #define LG_MAX_CONNS		10000
-#define LG_MAX_THREADS		64
-#define LG_MAX_DURATION_S	3600
 #define LG_REQ_MAX		2048
 #define LG_REPLY_MAX		4096
-#define LG_MAX_ACTIONS		16
-#define LG_ACTION_MAX		120
-
-/* Log-linear histogram of nanoseconds: exact below 2 * HALF, then HALF
-   buckets per power of two (about 1.6 % wide). */
-#define HIST_HALF_BITS		6
-#define HIST_HALF		(1 << HIST_HALF_BITS)
-#define HIST_BUCKETS		(2 * HIST_HALF + 58 * HIST_HALF)
 
 enum lg_err {
 	LG_ERR_CONNECT,
@@ -73,36 +65,16 @@ static const char *const lg_err_names[LG_NERR] = {
 };
 
 struct lg_opts {
-	const char	*host;
-	const char	*port;
-	const char	*unix_path;
-	int		 conc;
-	int		 threads;
-	long long	 count;		/* 0: no limit but the duration */
-	double		 duration_s;
+	struct bench_opts c;
 	double		 rate;		/* 0: closed loop */
 	long		 senders;
 	int		 rcpts_per_msg;
-	long long	 timeout_ns;
-	const char	*domain;
 	const char	*rcpt_domain;
 };
 
-struct lg_action {
-	char		 text[LG_ACTION_MAX];
-	long long	 n;
-};
-
 struct lg_stats {
-	uint64_t	 hist[HIST_BUCKETS];
-	long long	 done;
+	struct bench_stats b;
 	long long	 errs[LG_NERR];
-	uint64_t	 max_ns;
-	double		 sum_ns;
-	struct lg_action actions[LG_MAX_ACTIONS];
-	int		 nactions;
-	long long	 other_actions;
-	int64_t		 last_done_ns;
 };
 
 enum lg_state {
@@ -142,86 +114,7 @@ struct lg_worker {
 
 static struct lg_opts	 opts;
 static struct addrinfo	*lg_addr;
-static int64_t		 lg_start_ns, lg_end_ns, lg_hard_end_ns;
 static atomic_llong	 lg_tickets;
-/* The clock starts when every connection is open: workers and main meet
-   here twice (connected; start times set). */
-static pthread_barrier_t lg_barrier;
-
-/* Monotonic clock in nanoseconds. */
-static int64_t
-lg_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Histogram bucket of a latency of v nanoseconds. */
-static int
-hist_index(uint64_t v)
-{
-	int msb, shift, idx;
-
-	if (v < 2 * HIST_HALF)
-		return (int)v;
-	msb = 63 - __builtin_clzll(v);
-	shift = msb - HIST_HALF_BITS;
-	idx = 2 * HIST_HALF + (shift - 1) * HIST_HALF +
-	    (int)((v >> shift) - HIST_HALF);
-	return idx < HIST_BUCKETS ? idx : HIST_BUCKETS - 1;
-}
-
-/* The middle of bucket idx, in nanoseconds. */
-static double
-hist_value(int idx)
-{
-	int shift, sub;
-
-	if (idx < 2 * HIST_HALF)
-		return idx;
-	shift = (idx - 2 * HIST_HALF) / HIST_HALF + 1;
-	sub = (idx - 2 * HIST_HALF) % HIST_HALF + HIST_HALF;
-	return ((double)sub + 0.5) * (double)(1ULL << shift);
-}
-
-/* Count n replies with the action text[0..len). */
-static void
-stats_action(struct lg_stats *st, const char *text, size_t len,
-    long long n)
-{
-	if (len >= LG_ACTION_MAX)
-		len = LG_ACTION_MAX - 1;
-	for (int i = 0; i < st->nactions; i++) {
-		if (strncmp(st->actions[i].text, text, len) == 0 &&
-		    st->actions[i].text[len] == '\0') {
-			st->actions[i].n += n;
-			return;
-		}
-	}
-	if (st->nactions == LG_MAX_ACTIONS) {
-		st->other_actions += n;
-		return;
-	}
-	memcpy(st->actions[st->nactions].text, text, len);
-	st->actions[st->nactions].text[len] = '\0';
-	st->actions[st->nactions].n = n;
-	st->nactions++;
-}
-
-/* Count one answered request that took ns nanoseconds. */
-static void
-stats_latency(struct lg_stats *st, int64_t ns)
-{
-	uint64_t v = ns > 0 ? (uint64_t)ns : 0;
-
-	st->hist[hist_index(v)]++;
-	st->sum_ns += (double)v;
-	if (v > st->max_ns)
-		st->max_ns = v;
-	st->done++;
-}
 
 /* Build the next RCPT request of connection c into c->out. */
 static void
@@ -234,10 +127,10 @@ conn_build(struct lg_worker *w, struct lg_conn *c)
 		c->rcpt_in_msg = 0;
 		c->msgno++;
 		c->sender = (long)((w->sender_seq++ * (unsigned long)
-		    opts.threads + (unsigned long)w->tid) %
+		    opts.c.threads + (unsigned long)w->tid) %
 		    (unsigned long)opts.senders);
 	}
-	rcpt = w->rcpt_seq++ * (unsigned long)opts.threads +
+	rcpt = w->rcpt_seq++ * (unsigned long)opts.c.threads +
 	    (unsigned long)w->tid;
 	n = snprintf(c->out, sizeof(c->out),
 	    "request=smtpd_access_policy\n"
@@ -273,7 +166,7 @@ conn_build(struct lg_worker *w, struct lg_conn *c)
 	    "mail_version=3.7.11\n"
 	    "\n",
 	    1 + c->id % 250, c->id, 40000 + c->id % 20000, c->id, c->id,
-	    c->sender, opts.domain, rcpt, opts.rcpt_domain, c->rcpt_in_msg,
+	    c->sender, opts.c.domain, rcpt, opts.rcpt_domain, c->rcpt_in_msg,
 	    (unsigned)getpid(), (unsigned)c->id, c->msgno, c->sender);
 	if (n < 0 || (size_t)n >= sizeof(c->out)) {
 		fprintf(stderr, "loadgen: request too long\n");
@@ -316,15 +209,15 @@ conn_open(struct lg_worker *w, struct lg_conn *c)
 	struct epoll_event	ev;
 	int			fd, one = 1;
 
-	if (opts.unix_path != NULL) {
+	if (opts.c.unix_path != NULL) {
 		struct sockaddr_un sun;
 
 		memset(&sun, 0, sizeof(sun));
 		sun.sun_family = AF_UNIX;
-		if (strlen(opts.unix_path) >= sizeof(sun.sun_path))
+		if (strlen(opts.c.unix_path) >= sizeof(sun.sun_path))
 			return -1;
-		memcpy(sun.sun_path, opts.unix_path,
-		    strlen(opts.unix_path) + 1);
+		memcpy(sun.sun_path, opts.c.unix_path,
+		    strlen(opts.c.unix_path) + 1);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			return -1;
@@ -429,7 +322,7 @@ conn_send(struct lg_worker *w, struct lg_conn *c, int64_t t_sched)
 {
 	conn_build(w, c);
 	c->state = CONN_BUSY;
-	c->t_sent = lg_now();
+	c->t_sent = bench_now();
 	c->t_sched = t_sched != 0 ? t_sched : c->t_sent;
 	conn_flush(w, c);
 }
@@ -470,9 +363,9 @@ conn_input(struct lg_worker *w, struct lg_conn *c)
 		return false;
 	}
 	nl = memchr(c->in, '\n', c->inlen);
-	w->st.last_done_ns = lg_now();
-	stats_latency(&w->st, w->st.last_done_ns - c->t_sched);
-	stats_action(&w->st, c->in + 7, (size_t)(nl - c->in) - 7, 1);
+	w->st.b.last_done_ns = bench_now();
+	bench_latency(&w->st.b, w->st.b.last_done_ns - c->t_sched);
+	bench_action(&w->st.b, c->in + 7, (size_t)(nl - c->in) - 7, 1);
 	c->inlen = 0;
 	c->state = CONN_IDLE;
 	return true;
@@ -482,11 +375,11 @@ conn_input(struct lg_worker *w, struct lg_conn *c)
 static bool
 lg_ticket(void)
 {
-	if (lg_now() >= lg_end_ns)
+	if (bench_now() >= bench_end_ns)
 		return false;
-	if (opts.count == 0)
+	if (opts.c.count == 0)
 		return true;
-	return atomic_fetch_add(&lg_tickets, 1) < opts.count;
+	return atomic_fetch_add(&lg_tickets, 1) < opts.c.count;
 }
 
 /* Fail every request that has waited longer than the timeout. */
@@ -497,7 +390,7 @@ worker_timeouts(struct lg_worker *w, int64_t now, bool all)
 		struct lg_conn *c = &w->conns[i];
 
 		if (c->state == CONN_BUSY &&
-		    (all || now - c->t_sent > opts.timeout_ns))
+		    (all || now - c->t_sent > opts.c.timeout_ns))
 			conn_fail(w, c, LG_ERR_TIMEOUT);
 	}
 }
@@ -581,10 +474,10 @@ worker_closed(struct lg_worker *w)
 	}
 	for (;;) {
 		worker_poll(w, 50, closed_next);
-		now = lg_now();
-		worker_timeouts(w, now, now >= lg_hard_end_ns);
-		if (now >= lg_end_ns || (opts.count > 0 &&
-		    atomic_load(&lg_tickets) >= opts.count) ||
+		now = bench_now();
+		worker_timeouts(w, now, now >= bench_hard_end_ns);
+		if (now >= bench_end_ns || (opts.c.count > 0 &&
+		    atomic_load(&lg_tickets) >= opts.c.count) ||
 		    !worker_alive(w))
 			exhausted = true;
 		if (!exhausted) {
@@ -606,15 +499,15 @@ worker_closed(struct lg_worker *w)
 static int64_t
 paced_time(long long k)
 {
-	return lg_start_ns + (int64_t)((double)k * 1e9 / opts.rate);
+	return bench_start_ns + (int64_t)((double)k * 1e9 / opts.rate);
 }
 
 /* Is slot k inside the run (count and duration)? */
 static bool
 paced_valid(long long k)
 {
-	return (opts.count == 0 || k < opts.count) &&
-	    paced_time(k) < lg_end_ns;
+	return (opts.c.count == 0 || k < opts.c.count) &&
+	    paced_time(k) < bench_end_ns;
 }
 
 /* An idle connection, taken in turn from *rot on (reopening dead
@@ -647,7 +540,7 @@ worker_paced(struct lg_worker *w)
 	memset(&its, 0, sizeof(its));
 	w->next_k = w->tid;
 	for (;;) {
-		now = lg_now();
+		now = bench_now();
 		while (paced_valid(w->next_k) &&
 		    (t = paced_time(w->next_k)) <= now) {
 			struct lg_conn *c = worker_idle(w, &rot);
@@ -655,7 +548,7 @@ worker_paced(struct lg_worker *w)
 			if (c == NULL)
 				break;
 			conn_send(w, c, t);
-			w->next_k += opts.threads;
+			w->next_k += opts.c.threads;
 		}
 		if (paced_valid(w->next_k) &&
 		    (t = paced_time(w->next_k)) > now) {
@@ -665,12 +558,12 @@ worker_paced(struct lg_worker *w)
 			    NULL);
 		}
 		worker_poll(w, 50, NULL);
-		now = lg_now();
-		worker_timeouts(w, now, now >= lg_hard_end_ns);
-		if (now >= lg_hard_end_ns || !worker_alive(w)) {
+		now = bench_now();
+		worker_timeouts(w, now, now >= bench_hard_end_ns);
+		if (now >= bench_hard_end_ns || !worker_alive(w)) {
 			while (paced_valid(w->next_k)) {
 				w->st.errs[LG_ERR_UNSENT]++;
-				w->next_k += opts.threads;
+				w->next_k += opts.c.threads;
 			}
 		}
 		if (!paced_valid(w->next_k) && worker_busy(w) == 0)
@@ -705,8 +598,7 @@ worker_main(void *arg)
 			w->conns[i].reconnects = 5;	/* give up on it */
 		}
 	}
-	pthread_barrier_wait(&lg_barrier);
-	pthread_barrier_wait(&lg_barrier);
+	bench_ready();
 	if (opts.rate > 0)
 		worker_paced(w);
 	else
@@ -722,86 +614,43 @@ worker_main(void *arg)
 static void
 stats_merge(struct lg_stats *to, const struct lg_stats *from)
 {
-	for (int i = 0; i < HIST_BUCKETS; i++)
-		to->hist[i] += from->hist[i];
-	to->done += from->done;
+	bench_merge(&to->b, &from->b);
 	for (int e = 0; e < LG_NERR; e++)
 		to->errs[e] += from->errs[e];
-	if (from->max_ns > to->max_ns)
-		to->max_ns = from->max_ns;
-	to->sum_ns += from->sum_ns;
-	for (int i = 0; i < from->nactions; i++)
-		stats_action(to, from->actions[i].text,
-		    strlen(from->actions[i].text), from->actions[i].n);
-	to->other_actions += from->other_actions;
-	if (from->last_done_ns > to->last_done_ns)
-		to->last_done_ns = from->last_done_ns;
-}
-
-/* Latency at quantile q, in microseconds. */
-static double
-stats_quantile(const struct lg_stats *st, double q)
-{
-	long long	want = (long long)ceil(q * (double)st->done);
-	long long	seen = 0;
-
-	if (want < 1)
-		want = 1;
-	for (int i = 0; i < HIST_BUCKETS; i++) {
-		seen += (long long)st->hist[i];
-		if (seen >= want)
-			return hist_value(i) / 1000.0;
-	}
-	return (double)st->max_ns / 1000.0;
-}
-
-/* qsort: most frequent action first. */
-static int
-lg_action_cmp(const void *a, const void *b)
-{
-	const struct lg_action *x = a, *y = b;
-
-	return x->n < y->n ? 1 : x->n > y->n ? -1 : 0;
 }
 
 /* The report, and one "result:" line of key=value for scripts. */
 static void
 stats_print(struct lg_stats *st, int64_t end_ns)
 {
-	double		secs = (double)(end_ns - lg_start_ns) / 1e9;
-	double		rps = secs > 0 ? (double)st->done / secs : 0;
+	double		secs = (double)(end_ns - bench_start_ns) / 1e9;
+	double		rps = secs > 0 ? (double)st->b.done / secs : 0;
 	long long	errors = 0;
 
 	for (int e = 0; e < LG_NERR; e++)
 		errors += st->errs[e];
-	printf("requests %lld in %.3f s: %.1f decisions/s\n", st->done, secs,
-	    rps);
-	if (st->done > 0)
-		printf("latency us: p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  "
-		    "mean %.1f\n", stats_quantile(st, 0.50),
-		    stats_quantile(st, 0.99), stats_quantile(st, 0.999),
-		    (double)st->max_ns / 1000.0,
-		    st->sum_ns / (double)st->done / 1000.0);
+	printf("requests %lld in %.3f s: %.1f decisions/s\n", st->b.done,
+	    secs, rps);
 	printf("errors %lld", errors);
 	for (int e = 0; e < LG_NERR; e++)
 		printf("%s%s %lld", e == 0 ? " (" : ", ", lg_err_names[e],
 		    st->errs[e]);
-	printf(")\nactions:\n");
-	qsort(st->actions, (size_t)st->nactions, sizeof(st->actions[0]),
-	    lg_action_cmp);
-	for (int i = 0; i < st->nactions; i++)
-		printf("  %10lld  %s\n", st->actions[i].n, st->actions[i].text);
-	if (st->other_actions > 0)
-		printf("  %10lld  (other actions)\n", st->other_actions);
+	printf(")\n");
+	bench_print(&st->b, "actions", "other actions");
 	/* One line for scripts. */
 	printf("result: mode=%s conc=%d threads=%d requests=%lld seconds=%.3f "
 	    "rps=%.1f p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f "
-	    "errors=%lld\n", opts.rate > 0 ? "paced" : "closed", opts.conc,
-	    opts.threads, st->done, secs, rps,
-	    st->done ? stats_quantile(st, 0.50) : 0.0,
-	    st->done ? stats_quantile(st, 0.99) : 0.0,
-	    st->done ? stats_quantile(st, 0.999) : 0.0,
-	    (double)st->max_ns / 1000.0, errors);
+	    "errors=%lld\n", opts.rate > 0 ? "paced" : "closed", opts.c.conc,
+	    opts.c.threads, st->b.done, secs, rps, bench_quantile(&st->b, 0.50),
+	    bench_quantile(&st->b, 0.99), bench_quantile(&st->b, 0.999),
+	    (double)st->b.max_ns / 1000.0, errors);
+}
+
+/* A numeric option in [min, max]; exits with usage on anything else. */
+static double
+opt_num(const char *s, double min, double max)
+{
+	return bench_opt_num("loadgen", s, min, max);
 }
 
 static void
@@ -826,67 +675,25 @@ usage(void)
 	exit(EX_USAGE);
 }
 
-/* A numeric option in [min, max]; exits with usage on anything else. */
-static double
-opt_num(const char *s, double min, double max)
-{
-	char	*end;
-	double	 v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (*s == '\0' || *end != '\0' || errno != 0 || !(v >= min) ||
-	    !(v <= max)) {
-		fprintf(stderr, "loadgen: %s: not a number in [%g, %g]\n", s,
-		    min, max);
-		exit(EX_USAGE);
-	}
-	return v;
-}
-
 int
 main(int argc, char **argv)
 {
 	struct lg_worker	*ws;
 	struct lg_conn		*conns;
 	struct lg_stats		*total;
-	struct addrinfo		 hints;
-	bool			 have_d = false;
 	int			 ch, r;
 
-	opts.host = "127.0.0.1";
-	opts.conc = 1;
-	opts.threads = 1;
+	opts.c.host = "127.0.0.1";
+	opts.c.max_conns = LG_MAX_CONNS;
+	opts.c.conc = 1;
+	opts.c.threads = 1;
 	opts.senders = 1000;
 	opts.rcpts_per_msg = 5;
-	opts.timeout_ns = 5000LL * 1000000;
-	opts.domain = "bench.example";
+	opts.c.timeout_ns = 5000LL * 1000000;
+	opts.c.domain = "bench.example";
 	opts.rcpt_domain = "dest.example";
 	while ((ch = getopt(argc, argv, "H:p:u:c:t:n:d:r:s:m:T:D:")) != -1) {
 		switch (ch) {
-		case 'H':
-			opts.host = optarg;
-			break;
-		case 'p':
-			opts.port = optarg;
-			break;
-		case 'u':
-			opts.unix_path = optarg;
-			break;
-		case 'c':
-			opts.conc = (int)opt_num(optarg, 1, LG_MAX_CONNS);
-			break;
-		case 't':
-			opts.threads = (int)opt_num(optarg, 1, LG_MAX_THREADS);
-			break;
-		case 'n':
-			opts.count = (long long)opt_num(optarg, 1, 1e10);
-			break;
-		case 'd':
-			opts.duration_s = opt_num(optarg, 0.01,
-			    LG_MAX_DURATION_S);
-			have_d = true;
-			break;
 		case 'r':
 			opts.rate = opt_num(optarg, 0.1, 1e7);
 			break;
@@ -896,91 +703,58 @@ main(int argc, char **argv)
 		case 'm':
 			opts.rcpts_per_msg = (int)opt_num(optarg, 1, 1000);
 			break;
-		case 'T':
-			opts.timeout_ns = (long long)opt_num(optarg, 1,
-			    600000) * 1000000;
-			break;
-		case 'D':
-			opts.domain = optarg;
-			break;
 		default:
-			usage();
+			if (!bench_opt("loadgen", ch, optarg, &opts.c))
+				usage();
 		}
 	}
-	if (optind != argc || (opts.port == NULL) == (opts.unix_path == NULL))
+	if (optind != argc || !bench_opts_done("loadgen", &opts.c))
 		usage();
-	if (!have_d)
-		opts.duration_s = opts.count > 0 ? 60 : 5;
-	if (opts.threads > opts.conc)
-		opts.threads = opts.conc;
-	if (opts.port != NULL) {
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_family = AF_UNSPEC;
-		hints.ai_socktype = SOCK_STREAM;
-		r = getaddrinfo(opts.host, opts.port, &hints, &lg_addr);
-		if (r != 0) {
-			fprintf(stderr, "loadgen: %s port %s: %s\n", opts.host,
-			    opts.port, gai_strerror(r));
-			return EX_NOHOST;
-		}
-	}
+	if (opts.c.port != NULL)
+		lg_addr = bench_resolve("loadgen", opts.c.host,
+		    opts.c.port);
 	(void)signal(SIGPIPE, SIG_IGN);
 
-	ws = calloc((size_t)opts.threads, sizeof(*ws));
-	conns = calloc((size_t)opts.conc, sizeof(*conns));
+	ws = calloc((size_t)opts.c.threads, sizeof(*ws));
+	conns = calloc((size_t)opts.c.conc, sizeof(*conns));
 	total = calloc(1, sizeof(*total));
 	if (ws == NULL || conns == NULL || total == NULL) {
 		fprintf(stderr, "loadgen: out of memory\n");
 		return EX_OSERR;
 	}
-	for (int i = 0; i < opts.conc; i++)
+	for (int i = 0; i < opts.c.conc; i++)
 		conns[i].id = i;
 	printf("loadgen: %s%s%s %s conns=%d threads=%d",
-	    opts.unix_path ? opts.unix_path : opts.host,
-	    opts.unix_path ? "" : ":", opts.unix_path ? "" : opts.port,
-	    opts.rate > 0 ? "paced" : "closed-loop", opts.conc, opts.threads);
+	    opts.c.unix_path ? opts.c.unix_path : opts.c.host,
+	    opts.c.unix_path ? "" : ":", opts.c.unix_path ? "" : opts.c.port,
+	    opts.rate > 0 ? "paced" : "closed-loop", opts.c.conc,
+	    opts.c.threads);
 	if (opts.rate > 0)
 		printf(" rate=%.0f/s", opts.rate);
-	if (opts.count > 0)
-		printf(" count=%lld", opts.count);
-	printf(" duration=%.2fs\n", opts.duration_s);
+	if (opts.c.count > 0)
+		printf(" count=%lld", opts.c.count);
+	printf(" duration=%.2fs\n", opts.c.duration_s);
 	fflush(stdout);
 
-	if (pthread_barrier_init(&lg_barrier, NULL,
-	    (unsigned)opts.threads + 1) != 0) {
-		fprintf(stderr, "loadgen: pthread_barrier_init failed\n");
-		return EX_OSERR;
-	}
-	for (int t = 0, first = 0; t < opts.threads; t++) {
-		int n = opts.conc / opts.threads +
-		    (t < opts.conc % opts.threads);
+	for (int t = 0, first = 0; t < opts.c.threads; t++) {
+		int n = opts.c.conc / opts.c.threads +
+		    (t < opts.c.conc % opts.c.threads);
 
 		ws[t].tid = t;
 		ws[t].conns = conns + first;
 		ws[t].nconns = n;
 		first += n;
-		if (pthread_create(&ws[t].thread, NULL, worker_main,
-		    &ws[t]) != 0) {
-			fprintf(stderr, "loadgen: cannot start a thread\n");
-			return EX_OSERR;
-		}
 	}
-	pthread_barrier_wait(&lg_barrier);
-	lg_start_ns = lg_now();
-	lg_end_ns = lg_start_ns + (int64_t)(opts.duration_s * 1e9);
-	lg_hard_end_ns = lg_end_ns + opts.timeout_ns + 1000000000;
-	pthread_barrier_wait(&lg_barrier);
-	for (int t = 0; t < opts.threads; t++) {
-		pthread_join(ws[t].thread, NULL);
+	bench_run("loadgen", opts.c.threads, worker_main, ws, sizeof(*ws),
+	    opts.c.duration_s, opts.c.timeout_ns);
+	for (int t = 0; t < opts.c.threads; t++)
 		stats_merge(total, &ws[t].st);
-	}
 	/* The run lasts until its last reply. */
-	stats_print(total, total->last_done_ns > 0 ? total->last_done_ns :
-	    lg_now());
+	stats_print(total, total->b.last_done_ns > 0 ? total->b.last_done_ns :
+	    bench_now());
 	if (lg_addr != NULL)
 		freeaddrinfo(lg_addr);
-	pthread_barrier_destroy(&lg_barrier);
-	r = total->done > 0 ? EX_OK : EX_UNAVAILABLE;
+	r = total->b.done > 0 ? EX_OK : EX_UNAVAILABLE;
 	free(total);
 	free(conns);
 	free(ws);

@@ -256,9 +256,53 @@ def test_header_allowed_once(milter_factory, name):
     extra = f"{name}: one\r\n{name.upper()}: two\r\n".encode()
     res = send(m, message(extra=extra) if name not in ("Subject", "From")
                else message(extra=f"{name}: two\r\n".encode()))
+    # Header fields are not answered one by one: the refusal comes at the
+    # end of the header.
     assert (res.action, res.stage, res.text) == (
-        "reject", "header",
+        "reject", "eoh",
         f"554 5.6.0 Transaction failed: Duplicate header '{name}'.")
+
+
+# An MTA that does not offer to leave header fields and body chunks
+# unanswered (SMFIP_NR_HDR, SMFIP_NR_BODY), as Sendmail before 8.14.
+NO_NR = mc.ALL_STEPS & ~(mc.STEPS["NR_HDR"] | mc.STEPS["NR_BODY"])
+
+
+def test_unanswered_stages_negotiated(milter_factory):
+    m = milter_factory()
+    assert {"NR_HDR", "NR_BODY"} <= send(m, message()).negotiation.steps
+    res = send(m, message(), protocol=NO_NR)
+    assert res.action == "continue"
+    assert not {"NR_HDR", "NR_BODY"} & res.negotiation.steps
+
+
+def test_refusals_when_the_mta_answers_every_stage(milter_factory):
+    # libmilter answers the fields and chunks itself for an MTA without
+    # SMFIP_NR_HDR / SMFIP_NR_BODY: the refusal still comes at the end of
+    # the header or of the message, and nothing is let through.
+    m = milter_factory(max_message_size="4096")
+    res = send(m, message(extra=b"Subject: two\r\n"), protocol=NO_NR)
+    assert (res.action, res.stage, res.text) == (
+        "reject", "eoh",
+        "554 5.6.0 Transaction failed: Duplicate header 'Subject'.")
+    res = send(m, message(body=b"x" * 5000 + b"\r\n"), protocol=NO_NR)
+    assert (res.action, res.stage, res.text) == (
+        "reject", "eob",
+        "552 5.3.4 Message size exceeds fixed limit of 4096 bytes")
+    assert res.modifications == []
+    # The connection is ready for the next message.
+    assert send(m, message(), protocol=NO_NR).action == "continue"
+
+
+def test_first_refusal_is_the_one_given(milter_factory):
+    m = milter_factory(max_message_size="4096")
+    # A duplicate Subject, then enough header to pass the limit: the
+    # duplicate is named, at the end of the header.
+    big = b"X-Pad: " + b"y" * 5000 + b"\r\n"
+    res = send(m, message(extra=b"Subject: two\r\n" + big))
+    assert (res.action, res.stage, res.text) == (
+        "reject", "eoh",
+        "554 5.6.0 Transaction failed: Duplicate header 'Subject'.")
 
 
 def test_repeatable_header_passes(milter_factory):
@@ -278,7 +322,7 @@ def test_size_boundary(milter_factory):
         assert res.action == action, size
         if action == "reject":
             assert (res.stage, res.text) == (
-                "body", "552 5.3.4 Message size exceeds fixed limit of "
+                "eob", "552 5.3.4 Message size exceeds fixed limit of "
                 "4096 bytes")
 
 
