@@ -48,6 +48,9 @@ POLICYD_SRC	 = policyd/request.c policyd/decide.c policyd/server.c \
 MILTER_SRC	 = milter/main.c milter/glue.c milter/gen.c milter/msg.c \
 		   milter/sign.c milter/fromhdr.c milter/mime.c \
 		   milter/mimeparam.c milter/policy.c milter/keycache.c \
+		   milter/resolver.c milter/authres.c milter/spfverify.c \
+		   milter/dkimverify.c milter/dmarcverify.c milter/inbound.c \
+		   milter/hdrfield.c \
 		   policyd/request.c policyd/decide.c
 CTL_SRC		 = ctl/sesgatectl.c ctl/cmd_suppression.c ctl/cmd_identity.c \
 		   ctl/cmd_quota.c ctl/cmd_pause.c ctl/output.c ctl/bulk.c \
@@ -95,9 +98,10 @@ $(BUILD)/%.o: %.c
 $(BUILD)/sesgate-policyd: $(POLICYD_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-# libmilter ships no pkg-config file.
+# libmilter, libspf2 and libopendmarc ship no pkg-config file.
 $(BUILD)/sesgate-milter: $(MILTER_OBJ) $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ -lmilter -lopendkim $(PKG_LIBS) -lpthread -lm
+	$(CC) $(LDFLAGS) -o $@ $^ -lmilter -lopendkim -lspf2 -lopendmarc \
+	    -lunbound $(PKG_LIBS) -lpthread -lm
 
 $(BUILD)/sesgatectl: $(CTL_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm

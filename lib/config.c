@@ -5,6 +5,7 @@
  * result is immutable; building one is not thread-safe (libinih's settings
  * are global), so programs load from one thread.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@ enum opt_type {
 	OPT_URL,
 	OPT_LISTEN,	/* list of unix:/path and inet:host:port */
 	OPT_SOCKET,	/* libmilter: unix:/path, inet:port@host, inet6: */
+	OPT_NAMESERVER,	/* "" or ADDR[@PORT] */
 	OPT_SIZE,	/* bytes, with k, M, G (binary) suffixes */
 	OPT_HEADERS,	/* list of header names that may be signed */
 	OPT_CANON,	/* DKIM canonicalization header/body */
@@ -66,6 +68,11 @@ static const char *const store_actions[] = {
 };
 static const char *const sender_identities[] = { "sasl", "envelope", NULL };
 static const char *const milter_actions[] = { "tempfail", "accept", NULL };
+/* In the order of enum config_inbound_action. */
+static const char *const spf_actions[] = { "record", "reject", NULL };
+static const char *const dmarc_actions[] = {
+	"record", "reject", "quarantine", NULL
+};
 
 #define OFF(f)	offsetof(struct config, f)
 #define LIMITS(sec, lvl, f, d24, drate)					\
@@ -159,6 +166,33 @@ static const struct config_opt config_opts[] = {
 	    0, 0, NULL, false },
 	{ "milter", "on_store_error", OPT_ENUM, OFF(milter_on_store_error),
 	    "tempfail", 0, 0, milter_actions, false },
+	{ "milter", "authserv_id", OPT_STR, OFF(milter_authserv_id), "",
+	    0, 0, NULL, false },
+	{ "milter", "dns_resolver", OPT_NAMESERVER, OFF(milter_dns_resolver),
+	    "", 0, 0, NULL, false },
+	{ "milter", "dns_timeout", OPT_DURATION, OFF(milter_dns_timeout_ms),
+	    "5s", 100, 120000, NULL, false },
+	{ "milter", "dns_cache_size", OPT_SIZE, OFF(milter_dns_cache_size),
+	    "4M", 64LL << 10, 1LL << 30, NULL, false },
+	{ "milter", "public_suffix_list", OPT_STR,
+	    OFF(milter_public_suffix_list),
+	    "/usr/share/publicsuffix/public_suffix_list.dat", 0, 0, NULL,
+	    false },
+	{ "milter", "received_spf", OPT_BOOL, OFF(milter_received_spf), "no",
+	    0, 0, NULL, false },
+	{ "milter", "on_spf_fail", OPT_ENUM, OFF(milter_on_spf_fail),
+	    "record", 0, 0, spf_actions, false },
+	{ "milter", "on_dmarc_reject", OPT_ENUM, OFF(milter_on_dmarc_reject),
+	    "reject", 0, 0, dmarc_actions, false },
+	{ "milter", "on_dmarc_quarantine", OPT_ENUM,
+	    OFF(milter_on_dmarc_quarantine), "quarantine", 0, 0,
+	    dmarc_actions, false },
+	{ "milter", "on_dns_error", OPT_ENUM, OFF(milter_on_dns_error),
+	    "tempfail", 0, 0, milter_actions, false },
+	{ "milter", "ip_filter_allow", OPT_CIDRS, OFF(milter_ip_allow), "",
+	    0, 0, NULL, false },
+	{ "milter", "ip_filter_block", OPT_CIDRS, OFF(milter_ip_block), "",
+	    0, 0, NULL, false },
 	{ NULL, NULL, OPT_STR, 0, NULL, 0, 0, NULL, false }
 };
 
@@ -206,6 +240,7 @@ config_free_field(struct config *cf, const struct config_opt *o)
 	case OPT_PREFIX:
 	case OPT_URL:
 	case OPT_SOCKET:
+	case OPT_NAMESERVER:
 		free(*(char **)f);
 		*(char **)f = NULL;
 		break;
@@ -334,6 +369,31 @@ config_socket_check(const char *v)
 	at = strchr(v, '@');
 	if (at == NULL || at == strchr(v, ':') + 1 || at[1] == '\0')
 		return "want inet:port@host (such as inet:8891@127.0.0.1)";
+	return NULL;
+}
+
+/* A DNS server: "" (the system's), or an IPv4 or IPv6 address with an
+   optional @PORT. */
+static const char *
+config_nameserver_check(const char *v)
+{
+	char		 addr[INET6_ADDRSTRLEN];
+	const char	*at = strchr(v, '@');
+	size_t		 n = at != NULL ? (size_t)(at - v) : strlen(v);
+	unsigned char	 bin[sizeof(struct in6_addr)];
+	long long	 port;
+
+	if (*v == '\0')
+		return NULL;
+	if (n >= sizeof(addr))
+		return "want an IP address, optionally with @PORT";
+	memcpy(addr, v, n);
+	addr[n] = '\0';
+	if (inet_pton(AF_INET, addr, bin) != 1 &&
+	    inet_pton(AF_INET6, addr, bin) != 1)
+		return "want an IP address, optionally with @PORT";
+	if (at != NULL && str_to_ll(at + 1, 1, 65535, &port) < 0)
+		return "want a port from 1 to 65535 after @";
 	return NULL;
 }
 
@@ -494,8 +554,10 @@ config_set(struct config *cf, const struct config_opt *o, const char *v,
 		*(char **)f = xstrdup(v);
 		return NULL;
 	}
-	case OPT_SOCKET: {
-		const char *e = config_socket_check(v);
+	case OPT_SOCKET:
+	case OPT_NAMESERVER: {
+		const char *e = o->type == OPT_SOCKET ?
+		    config_socket_check(v) : config_nameserver_check(v);
 
 		if (e != NULL)
 			return e;
@@ -840,6 +902,7 @@ config_print_value(const struct config *cf, const struct config_opt *o,
 		config_print_url(*(char *const *)f, fp);
 		break;
 	case OPT_SOCKET:
+	case OPT_NAMESERVER:
 		fputs(*(char *const *)f, fp);
 		break;
 	case OPT_SIZE: {

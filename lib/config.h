@@ -25,6 +25,13 @@ enum config_milter_action {
 	MILTER_ACTION_ACCEPT,
 };
 
+/* What an inbound verdict leads to (on_spf_fail, on_dmarc_*). */
+enum config_inbound_action {
+	INBOUND_RECORD,		/* only in Authentication-Results */
+	INBOUND_REJECT,
+	INBOUND_QUARANTINE,	/* the MTA's hold queue */
+};
+
 enum config_canon {
 	CANON_RELAXED,
 	CANON_SIMPLE,
@@ -91,6 +98,18 @@ struct config {
 	char			**milter_configuration_sets; /* "who set [tags]" */
 	bool			 milter_policy_checks;
 	int			 milter_on_store_error;	/* config_milter_action */
+	char			*milter_authserv_id;	/* "": the host name */
+	char			*milter_dns_resolver;	/* "": resolv.conf */
+	long long		 milter_dns_timeout_ms;
+	long long		 milter_dns_cache_size;	/* bytes */
+	char			*milter_public_suffix_list;
+	bool			 milter_received_spf;
+	int			 milter_on_spf_fail;	/* config_inbound_action */
+	int			 milter_on_dmarc_reject;
+	int			 milter_on_dmarc_quarantine;
+	int			 milter_on_dns_error;	/* config_milter_action */
+	struct cidr_list	*milter_ip_allow;
+	struct cidr_list	*milter_ip_block;
 };
 
 /* Read and check the whole file. The config, or NULL with every problem,

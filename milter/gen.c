@@ -6,10 +6,14 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include "dkimverify.h"
+#include "dmarcverify.h"
 #include "gen.h"
 #include "log.h"
 #include "mem.h"
+#include "resolver.h"
 #include "store.h"
 #include "str.h"
 
@@ -35,9 +39,38 @@ gen_free(struct gen *g)
 		store_close(&g->priv->pool[i]);
 	pthread_mutex_destroy(&g->priv->pool_lock);
 	keyset_free(&g->ks);
+	dkimverify_lib_free(&g->dkv);
+	resolver_free(&g->res);
 	config_free(&g->cf);
 	free(g->priv);
 	free(g);
+}
+
+/* The resolver, the DKIM verifier and the public suffix list of the
+   inbound checks. 0, or -1 with errbuf. */
+static int
+gen_inbound(struct gen *g, char *errbuf, size_t errlen)
+{
+	const struct config *cf = g->cf;
+
+	if (dmarcverify_init(cf->milter_public_suffix_list, errbuf,
+	    errlen) < 0)
+		return -1;
+	g->res = resolver_new(cf->milter_dns_resolver,
+	    cf->milter_dns_timeout_ms, cf->milter_dns_cache_size, errbuf,
+	    errlen);
+	if (g->res == NULL)
+		return -1;
+	g->dkv = dkimverify_lib_new(g->res, errbuf, errlen);
+	if (g->dkv == NULL)
+		return -1;
+	if (cf->milter_authserv_id[0] != '\0')
+		(void)str_copy(g->authserv, sizeof(g->authserv),
+		    cf->milter_authserv_id);
+	else if (gethostname(g->authserv, sizeof(g->authserv) - 1) < 0 ||
+	    g->authserv[0] == '\0')
+		(void)str_copy(g->authserv, sizeof(g->authserv), "localhost");
+	return 0;
 }
 
 int
@@ -54,8 +87,12 @@ gen_install(struct config *cf, char *errbuf, size_t errlen)
 	g->priv = xcalloc(1, sizeof(*g->priv));
 	g->cf = cf;
 	g->ks = ks;
-	g->priv->refs = 1;		/* being current */
 	pthread_mutex_init(&g->priv->pool_lock, NULL);
+	if (gen_inbound(g, errbuf, errlen) < 0) {
+		gen_free(g);
+		return -1;
+	}
+	g->priv->refs = 1;		/* being current */
 	pthread_mutex_lock(&gen_lock);
 	old = gen_current;
 	gen_current = g;

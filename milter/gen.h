@@ -1,7 +1,7 @@
 /*
  * gen.h - the configuration the milter runs with, as one generation: the
- * parsed sesgate.conf, the DKIM keys it names and a pool of Redis
- * connections. A reload (SIGUSR1) builds a new generation and makes it
+ * parsed sesgate.conf, the DKIM keys it names, a pool of Redis
+ * connections and the DNS resolver of the inbound checks. A reload (SIGUSR1) builds a new generation and makes it
  * current; connections keep the one they started with until they close,
  * and a generation is freed with its last user. Thread-safe.
  */
@@ -14,11 +14,18 @@
 #include "config.h"
 #include "sign.h"
 
+struct dkimverify_lib;
+struct resolver;
 struct store;
 
 struct gen {
 	struct config	*cf;
 	struct keyset	*ks;
+	/* Inbound checks: the caching resolver, the DKIM verifier and the
+	   authserv-id of Authentication-Results. */
+	struct resolver	*res;
+	struct dkimverify_lib *dkv;
+	char		 authserv[256];
 	/* The rest is gen.c's. */
 	struct genpriv	*priv;
 };

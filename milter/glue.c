@@ -21,6 +21,7 @@
 #include "cidr.h"
 #include "gen.h"
 #include "glue.h"
+#include "inbound.h"
 #include "log.h"
 #include "mem.h"
 #include "msg.h"
@@ -35,6 +36,7 @@ struct conn {
 	bool		 lead_space;	/* negotiated SMFIP_HDR_LEADSPC */
 	bool		 nr_hdr;	/* SMFIP_NR_HDR: header not answered */
 	bool		 nr_body;	/* SMFIP_NR_BODY: body not answered */
+	char		 helo[256];	/* HELO/EHLO name, for SPF */
 	struct msg	 msg;
 };
 
@@ -107,17 +109,17 @@ glue_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 
 	(void)f2;
 	(void)f3;
-	*pf0 = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
+	*pf0 = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
 	if (f0 & SMFIF_SETSYMLIST)
 		*pf0 |= SMFIF_SETSYMLIST;
 	*pf0 &= f0;
-	/* Unknown commands and DATA tell nothing; the HELO name is for the
-	   inbound checks. The header value exactly as received (its
+	/* Unknown commands and DATA tell nothing; the HELO name is SPF's
+	   second identity. The header value exactly as received (its
 	   leading space too) keeps "simple" header canonicalization
 	   right. Header fields and body chunks need no answer each (a
 	   refusal found there waits for the end of header or of the
 	   message), which spares the MTA a round trip per field. */
-	*pf1 = (SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOHELO |
+	*pf1 = (SMFIP_NOUNKNOWN | SMFIP_NODATA |
 	    SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_BODY) & f1;
 	*pf2 = *pf3 = 0;
 	c->lead_space = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
@@ -167,6 +169,23 @@ glue_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	    dn != NULL && l != NULL && *l != NULL; l++)
 		if (strcmp(*l, dn) == 0)
 			c->outbound_daemon = true;
+	if (!c->internal && !c->outbound_daemon) {
+		struct verdict v;
+
+		if (inbound_ip_blocked(c->g->cf, c->client, &v))
+			return glue_verdict(ctx, c, &v, "connect");
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+glue_helo(SMFICTX *ctx, char *helo)
+{
+	struct conn *c = glue_conn(ctx);
+
+	if (c != NULL)
+		(void)str_copy(c->helo, sizeof(c->helo),
+		    helo != NULL ? helo : "");
 	return SMFIS_CONTINUE;
 }
 
@@ -184,27 +203,46 @@ glue_size_param(char **argv)
 	return -1;
 }
 
+/* The MAIL FROM address without its angle brackets (libmilter passes
+   the argument as the client wrote it, Postfix with the brackets). */
+static void
+glue_sender(const char *arg, char *out, size_t outlen)
+{
+	size_t n = strlen(arg);
+
+	if (n >= 2 && arg[0] == '<' && arg[n - 1] == '>') {
+		arg++;
+		n -= 2;
+	}
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, arg, n);
+	out[n] = '\0';
+}
+
 static sfsistat
 glue_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct conn	*c = glue_conn(ctx);
 	const char	*auth = smfi_getsymval(ctx, (char *)"{auth_authen}");
 	struct verdict	 v;
+	char		 sender[ADDR_BUFSZ + 2];
 
 	if (c == NULL || c->g == NULL)
 		return SMFIS_TEMPFAIL;
 	msg_reset(&c->msg);
 	if (auth != NULL && *auth == '\0')
 		auth = NULL;
-	if (auth == NULL && !c->internal && !c->outbound_daemon) {
-		/* Inbound: not this milter's business yet. */
-		return SMFIS_ACCEPT;
-	}
 	msg_start(&c->msg, c->g, smfi_getsymval(ctx, (char *)"i"), auth,
 	    c->lead_space);
 	if (argv[0] != NULL && strcmp(argv[0], "<>") != 0)
 		(void)str_copy(c->msg.sender, sizeof(c->msg.sender), argv[0]);
-	msg_mail(&c->msg, glue_size_param(argv), &v);
+	if (auth == NULL && !c->internal && !c->outbound_daemon) {
+		glue_sender(c->msg.sender, sender, sizeof(sender));
+		inbound_mail(&c->msg, c->client, c->helo, sender, &v);
+	} else {
+		msg_mail(&c->msg, glue_size_param(argv), &v);
+	}
 	return glue_verdict(ctx, c, &v, "mail");
 }
 
@@ -214,7 +252,7 @@ glue_envrcpt(SMFICTX *ctx, char **argv)
 	struct conn	*c = glue_conn(ctx);
 	struct verdict	 v;
 
-	if (c == NULL || !c->msg.active)
+	if (c == NULL || !c->msg.active || c->msg.in != NULL)
 		return SMFIS_CONTINUE;
 	glue_qid(ctx, c);
 	/* Under an MTA without a policy service (Sendmail), the policy
@@ -264,6 +302,10 @@ glue_header(SMFICTX *ctx, char *name, char *value)
 
 	if (c == NULL || !c->msg.active)
 		return c != NULL && c->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	if (c->msg.in != NULL) {
+		inbound_header(&c->msg, name, value != NULL ? value : "");
+		return c->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	}
 	if (c->msg.held.act != VERDICT_CONTINUE)
 		return SMFIS_NOREPLY;
 	msg_header(&c->msg, name, value != NULL ? value : "", &v);
@@ -280,6 +322,10 @@ glue_eoh(SMFICTX *ctx)
 	if (c == NULL || !c->msg.active)
 		return SMFIS_CONTINUE;
 	glue_qid(ctx, c);
+	if (c->msg.in != NULL) {
+		inbound_eoh(&c->msg);
+		return SMFIS_CONTINUE;
+	}
 	if (glue_held(ctx, c, &r))
 		return r;
 	msg_eoh(&c->msg, &v);
@@ -295,10 +341,75 @@ glue_body(SMFICTX *ctx, unsigned char *p, size_t n)
 	if (c == NULL || !c->msg.active)
 		return c != NULL && c->nr_body ? SMFIS_NOREPLY :
 		    SMFIS_CONTINUE;
+	if (c->msg.in != NULL) {
+		inbound_body(&c->msg, p, n);
+		return c->nr_body ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	}
 	if (c->msg.held.act != VERDICT_CONTINUE)
 		return SMFIS_NOREPLY;
 	msg_body(&c->msg, p, n, &v);
 	return glue_maybe_hold(ctx, c, &v, "body", c->nr_body);
+}
+
+/* Add m's header fields; SMFIS_TEMPFAIL (with the reply set) when the
+   MTA refuses one, since a message must not go on without them. */
+static sfsistat
+glue_add_edits(SMFICTX *ctx, struct msg *m, bool lead_space)
+{
+	for (size_t i = 0; i < m->nedits; i++) {
+		char	*value = m->edits[i].value, *spaced = NULL;
+		int	 ok;
+
+		/* With SMFIP_HDR_LEADSPC the MTA adds no space after the
+		   colon of a field we add either. */
+		if (lead_space) {
+			spaced = xmalloc(strlen(value) + 2);
+			spaced[0] = ' ';
+			memcpy(spaced + 1, value, strlen(value) + 1);
+			value = spaced;
+		}
+		ok = m->edits[i].at_top ?
+		    smfi_insheader(ctx, 0, (char *)m->edits[i].name, value) :
+		    smfi_addheader(ctx, (char *)m->edits[i].name, value);
+		free(spaced);
+		if (ok != MI_SUCCESS) {
+			log_err(m->qid, "milter: the MTA refused to add %s; "
+			    "answering 451 4.3.0", m->edits[i].name);
+			(void)smfi_setreply(ctx, (char *)"451",
+			    (char *)"4.3.0", (char *)"Message cannot be "
+			    "processed now; try again later");
+			return SMFIS_TEMPFAIL;
+		}
+	}
+	return SMFIS_CONTINUE;
+}
+
+/* The end of an inbound message: the verdict, then the forged
+   Authentication-Results removed (last first, so that the numbers of the
+   others hold, and before ours is added under the same name), the
+   quarantine, our fields. */
+static sfsistat
+glue_eom_inbound(SMFICTX *ctx, struct conn *c)
+{
+	struct msg	*m = &c->msg;
+	struct verdict	 v;
+	sfsistat	 r;
+
+	inbound_eom(m, &v);
+	if (v.act != VERDICT_CONTINUE)
+		return glue_verdict(ctx, c, &v, "end");
+	for (size_t i = m->nar_del; i > 0; i--)
+		if (smfi_chgheader(ctx, (char *)"Authentication-Results",
+		    (int)m->ar_del[i - 1], NULL) != MI_SUCCESS)
+			log_warning(m->qid, "milter: the MTA did not remove "
+			    "a forged Authentication-Results field");
+	if (m->quarantine[0] != '\0' &&
+	    smfi_quarantine(ctx, m->quarantine) != MI_SUCCESS)
+		log_warning(m->qid, "milter: the MTA did not quarantine the "
+		    "message");
+	r = glue_add_edits(ctx, m, c->lead_space);
+	msg_reset(m);
+	return r;
 }
 
 static sfsistat
@@ -316,39 +427,12 @@ glue_eom(SMFICTX *ctx)
 	glue_qid(ctx, c);
 	if (glue_held(ctx, c, &r))
 		return r;
+	if (m->in != NULL)
+		return glue_eom_inbound(ctx, c);
 	msg_eom(m, &v);
 	if (v.act != VERDICT_CONTINUE)
 		return glue_verdict(ctx, c, &v, "end");
-	r = SMFIS_CONTINUE;
-	for (size_t i = 0; i < m->nedits; i++) {
-		char	*value = m->edits[i].value, *spaced = NULL;
-		int	 ok;
-
-		/* With SMFIP_HDR_LEADSPC the MTA adds no space after the
-		   colon of a field we add either. */
-		if (c->lead_space) {
-			spaced = xmalloc(strlen(value) + 2);
-			spaced[0] = ' ';
-			memcpy(spaced + 1, value, strlen(value) + 1);
-			value = spaced;
-		}
-		ok = m->edits[i].at_top ?
-		    smfi_insheader(ctx, 0, (char *)m->edits[i].name, value) :
-		    smfi_addheader(ctx, (char *)m->edits[i].name, value);
-		free(spaced);
-
-		if (ok != MI_SUCCESS) {
-			/* The MTA refused the edit: a message SES would
-			   refuse or mis-sign must not go out unsigned. */
-			log_err(m->qid, "milter: the MTA refused to add %s; "
-			    "answering 451 4.3.0", m->edits[i].name);
-			(void)smfi_setreply(ctx, (char *)"451",
-			    (char *)"4.3.0", (char *)"Message cannot be "
-			    "signed now; try again later");
-			r = SMFIS_TEMPFAIL;
-			break;
-		}
-	}
+	r = glue_add_edits(ctx, m, c->lead_space);
 	snprintf(from, sizeof(from), "%s", m->from.n > 0 ? m->from.addr[0] :
 	    "");
 	log_info(m->qid, "milter: client=%s from=<%s> size=%lld rcpts=%zu "
@@ -426,8 +510,10 @@ glue_run(const char *socket)
 	struct smfiDesc desc = {
 		.xxfi_name = (char *)"sesgate-milter",
 		.xxfi_version = SMFI_VERSION,
-		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS |
+		    SMFIF_QUARANTINE,
 		.xxfi_connect = glue_connect,
+		.xxfi_helo = glue_helo,
 		.xxfi_envfrom = glue_envfrom,
 		.xxfi_envrcpt = glue_envrcpt,
 		.xxfi_header = glue_header,

@@ -18,6 +18,7 @@
 #include "admin.h"
 #include "log.h"
 #include "mem.h"
+#include "inbound.h"
 #include "mime.h"
 #include "msg.h"
 #include "sign.h"
@@ -121,6 +122,8 @@ msg_reset(struct msg *m)
 	buf_free(&m->hdrs);
 	for (size_t i = 0; i < m->nedits; i++)
 		free(m->edits[i].value);
+	inbound_free(&m->in);
+	free(m->ar_del);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -369,7 +372,7 @@ msg_confset(const struct msg *m)
 	return best;
 }
 
-static void
+void
 msg_add_edit(struct msg *m, const char *name, char *value, bool at_top)
 {
 	if (m->nedits == MSG_MAX_EDITS) {

@@ -40,6 +40,8 @@ struct msg_edit {
 
 #define MSG_MAX_EDITS	4
 
+struct inbound;
+
 struct msg {
 	struct gen	*g;		/* borrowed from the connection */
 	char		 qid[64];
@@ -65,6 +67,12 @@ struct msg {
 	   at the next stage it does: end of header or end of message. */
 	struct verdict	 held;
 	const char	*held_stage;
+	/* Inbound mail (see inbound.h); in is NULL for outbound. */
+	struct inbound	*in;
+	size_t		*ar_del;	/* Authentication-Results fields to
+					   remove, numbered from 1 */
+	size_t		 nar_del;
+	char		 quarantine[256];	/* hold the message: why */
 };
 
 /* Start a message after MAIL FROM: g is the connection's generation. */
@@ -85,6 +93,11 @@ void	msg_body(struct msg *m, const unsigned char *p, size_t n,
 	    struct verdict *v);
 /* The last stage: on VERDICT_CONTINUE, m->edits are the fields to add. */
 void	msg_eom(struct msg *m, struct verdict *v);
+
+/* Add a header field at the end of the message (value taken over; at
+   most MSG_MAX_EDITS, more are dropped). */
+void	msg_add_edit(struct msg *m, const char *name, char *value,
+	    bool at_top);
 
 /* Set *v; rcode, xcode and the formatted text as the reply. */
 void	msg_verdict(struct verdict *v, enum verdict_act act, const char *rcode,

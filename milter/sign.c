@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "dkimkey.h"
+#include "hdrfield.h"
 #include "keycache.h"
 #include "mem.h"
 #include "sign.h"
@@ -262,10 +263,7 @@ int
 signer_header(struct signer *s, const char *name, const char *value,
     bool lead_space, char *errbuf, size_t errlen)
 {
-	buf_reset(&s->hdr);
-	buf_puts(&s->hdr, name);
-	buf_append(&s->hdr, lead_space ? ":" : ": ", lead_space ? 1 : 2);
-	buf_puts(&s->hdr, value);
+	hdrfield_build(&s->hdr, name, value, lead_space);
 	for (size_t i = 0; i < s->n; i++)
 		if (signer_check(s, dkim_header(s->dkim[i],
 		    (u_char *)s->hdr.data, s->hdr.len), i, "header", errbuf,

@@ -12,8 +12,10 @@ PLAIN/LOGIN against a private sasldb.
 The sink is a small threaded SMTP server on 127.0.0.1 that keeps every
 message it receives, so that tests can count deliveries.
 """
+import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import smtplib
@@ -48,6 +50,19 @@ class Delivery:
             if sep and k.strip().lower() == name.lower():
                 return v.strip()
         return None
+
+    def headers(self, name):
+        """Every field `name` of the message, in order, each unfolded
+        (CRLF and the white space after it made one space) and
+        stripped."""
+        head = self.data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+        head = re.sub(r"\r\n[ \t]+", " ", head)
+        out = []
+        for line in head.split("\r\n"):
+            k, sep, v = line.partition(":")
+            if sep and k.strip().lower() == name.lower():
+                out.append(v.strip())
+        return out
 
 
 class _SinkHandler(socketserver.StreamRequestHandler):
@@ -225,7 +240,7 @@ class Postfix:
     milter); start() then stop() (which also removes the directory)."""
 
     def __init__(self, sink, policy_port, smtpd_port, sasl_users=None,
-                 milter_port=None):
+                 milter_port=None, extra=None):
         self.dir = tempfile.mkdtemp(prefix="sesgate-postfix-")
         os.chmod(self.dir, 0o755)
         self.etc = os.path.join(self.dir, "etc")
@@ -237,6 +252,7 @@ class Postfix:
         self.milter_port = milter_port
         self.port = smtpd_port
         self.sasl_users = dict(sasl_users or {})
+        self.extra = dict(extra or {})
         self.sasl = bool(self.sasl_users) and shutil.which("saslpasswd2")
         self.started = False
         for d in (self.etc, self.spool, self.data):
@@ -295,6 +311,8 @@ class Postfix:
             ("minimal_backoff_time", "1s"),
             ("maximal_backoff_time", "2s"),
             ("delay_warning_time", "0"),
+            # Tests stand in for remote clients with XCLIENT.
+            ("smtpd_authorized_xclient_hosts", "127.0.0.0/8"),
         ]
         if self.policy_port is None:
             conf = [(k, v) for k, v in conf if k not in (
@@ -319,7 +337,8 @@ class Postfix:
                 ("smtpd_sasl_local_domain", SASL_REALM),
                 ("smtpd_sasl_security_options", "noanonymous"),
             ]
-        return conf
+        conf = [(k, v) for k, v in conf if k not in self.extra]
+        return conf + list(self.extra.items())
 
     def write_main_cf(self):
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
@@ -438,6 +457,50 @@ class Postfix:
             else:
                 s.rset()
         return sub
+
+    def send_as(self, addr, helo, sender, rcpts, message):
+        """One SMTP transaction as if from client `addr` (XCLIENT; IPv6
+        as "2001:db8::1") greeting with `helo`: MAIL FROM:<sender> ("" for
+        <>), RCPT TO for each of rcpts, then DATA with `message` (bytes,
+        CRLF lines) when a recipient was accepted. A Submission with the
+        replies; its token is None."""
+        sub = Submission(None)
+        if ":" in addr:
+            addr = "IPV6:" + addr
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=60) as s:
+            s.ehlo("xclient.sesgate.test")
+            code, msg = s.docmd("XCLIENT",
+                                f"ADDR={addr} NAME=[UNAVAILABLE]")
+            if code != 220:
+                raise RuntimeError(f"XCLIENT refused: {code} {msg}")
+            s.ehlo_resp = None
+            s.ehlo(helo)
+            sub.mail = _reply(*s.docmd("MAIL", f"FROM:<{sender}>"))
+            if sub.mail.startswith("250"):
+                for r in rcpts:
+                    sub.rcpt.append(_reply(*s.rcpt(r)))
+            if sub.accepted:
+                try:
+                    sub.data = _reply(*s.data(message))
+                except smtplib.SMTPDataError as e:
+                    sub.data = _reply(e.smtp_code, e.smtp_error)
+            else:
+                s.rset()
+        return sub
+
+    def postfix_cmd(self, cmd, *args):
+        """Run a Postfix command (postsuper, postqueue...) on this
+        instance."""
+        return subprocess.run([cmd, "-c", self.etc] + list(args),
+                              capture_output=True, text=True, timeout=30)
+
+    def queue(self):
+        """The queue as `postqueue -j` lists it: one dict per message
+        (queue_name is "hold" for a quarantined one)."""
+        r = subprocess.run(["postqueue", "-c", self.etc, "-j"],
+                           capture_output=True, text=True, timeout=30)
+        return [json.loads(line) for line in r.stdout.splitlines()
+                if line.strip()]
 
 
 # What the tests read and write in Redis, spelled as man/sesgate-redis.7

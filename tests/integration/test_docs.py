@@ -174,6 +174,14 @@ def test_conf_man_page_defaults(parser_keys):
         m = (re.search(r"\n\.B %s\n(?:(?!\.TP)[^\n]*\n){0,6}?[^\n]*"
                        r"\(default\n\.BR? (\"[^\"]*\"|\S+)" % k, src) or
              re.search(r"\n\.B %s\n([^.\n][^\n]*)\n\.(?:T[PQ]|SH)\b" % k, src))
+        if not m and value == "":
+            # An empty default is described in words: "(default:
+            # empty)", "(default: the host name)".
+            m = re.search(r"\n\.B %s\n(?:(?!\.TP)[^\n]*\n){0,6}?"
+                          r"\(default: [^)]+\)" % k, src)
+            if m:
+                checked += 1
+            continue
         if not m:
             continue
         doc = m.group(1).strip('"').replace("\\-", "-")

@@ -125,6 +125,21 @@ def test_signed_message_verifies_at_the_sink(mta, dns):
                              b"c=relaxed/relaxed; d=signed.example;")
 
 
+@pytest.mark.parametrize("canon", ["relaxed/relaxed", "simple/simple"])
+def test_folded_fields_are_signed_as_sent(mta, dns, canon):
+    """Postfix hands folded field values over with bare LF; the signature
+    must cover them as the CRLF folding that goes out."""
+    pf, sink = mta(canonicalization=canon)
+    token = uuid.uuid4().hex
+    extra = (b"Cc: carol@dest.example,\r\n\tdave@dest.example,\r\n"
+             b"  erin@dest.example\r\n"
+             b"Reply-To: <alice@signed.example>\r\n")
+    assert submit(pf, message(token, extra=extra)).startswith("250 ")
+    (d,) = delivered(sink, token)
+    assert b"\r\n\tdave@dest.example," in d.data
+    assert results(dns, d.data) == [f"d={DOMAIN} s=rsa1 a=rsa-sha256 pass"]
+
+
 def test_dual_signed_message_verifies_twice(mta, dns):
     pf, sink = mta(dual_sign="yes", canonicalization="simple/simple")
     token = uuid.uuid4().hex

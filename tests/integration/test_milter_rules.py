@@ -195,11 +195,16 @@ def test_message_signed_already_is_left_alone(milter_factory):
     assert "already carries a DKIM-Signature; not signed" in m.logtext()
 
 
-def test_inbound_mail_passes_untouched(milter_factory):
-    m = milter_factory()
+def test_inbound_mail_is_verified_not_signed(milter_factory, dns):
+    """A remote client's message (no AUTH, not internal) gets none of
+    the outbound rules (its From is no verified identity) and no
+    signature: only the inbound verdicts."""
+    m = milter_factory(dns_resolver=f"127.0.0.1@{dns.port}",
+                       authserv_id="mx.rules.test", on_dns_error="accept")
     res = send(m, message(frm="x@unverified.example"), macros={},
-               client_addr="192.0.2.9")
-    assert res.action == "accept" and res.stage == "mail"
+               sender="x@unverified.example", client_addr="192.0.2.9")
+    assert res.action == "continue"
+    assert [e.name for e in res.header_edits] == ["Authentication-Results"]
 
 
 def test_internal_host_and_daemon_name_are_outbound(milter_factory):
