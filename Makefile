@@ -42,7 +42,7 @@ CFLAGS		+= $(PKG_CFLAGS)
 LIB_SRC		 = lib/mem.c lib/log.c lib/str.c lib/buf.c lib/addr.c \
 		   lib/cidr.c lib/redisurl.c lib/config.c lib/schema.c \
 		   lib/store.c lib/storeev.c lib/admin.c \
-		   lib/suppression.c lib/dkimkey.c lib/progopt.c
+		   lib/suppression.c lib/dkimkey.c lib/progopt.c lib/receipt.c
 POLICYD_SRC	 = policyd/request.c policyd/decide.c policyd/server.c \
 		   policyd/main.c
 MILTER_SRC	 = milter/main.c milter/glue.c milter/gen.c milter/msg.c \
@@ -50,7 +50,7 @@ MILTER_SRC	 = milter/main.c milter/glue.c milter/gen.c milter/msg.c \
 		   milter/mimeparam.c milter/policy.c milter/keycache.c \
 		   milter/resolver.c milter/authres.c milter/spfverify.c \
 		   milter/dkimverify.c milter/dmarcverify.c milter/inbound.c \
-		   milter/hdrfield.c \
+		   milter/hdrfield.c milter/rules.c \
 		   policyd/request.c policyd/decide.c
 CTL_SRC		 = ctl/sesgatectl.c ctl/cmd_suppression.c ctl/cmd_identity.c \
 		   ctl/cmd_quota.c ctl/cmd_pause.c ctl/output.c ctl/bulk.c \
@@ -135,6 +135,7 @@ bench: deps
 	@$(MAKE) --no-print-directory SANITIZE= all $(BENCH_BIN)
 	@BUILD=build tests/bench/run
 	@BUILD=build tests/bench/milter-run
+	@BUILD=build tests/bench/inbound-run
 
 demo: deps
 	@$(MAKE) --no-print-directory SANITIZE= all

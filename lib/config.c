@@ -20,6 +20,7 @@
 #include "cidr.h"
 #include "config.h"
 #include "mem.h"
+#include "receipt.h"
 #include "redisurl.h"
 #include "str.h"
 
@@ -47,10 +48,12 @@ enum opt_type {
 	OPT_CANON,	/* DKIM canonicalization header/body */
 	OPT_DKIMKEY,	/* repeatable: domain selector keyfile */
 	OPT_CONFSET,	/* repeatable: domain-or-user:NAME set [tags] */
+	OPT_RECEIPT,	/* repeatable: a receipt rule (receipt.h) */
 };
 
 /* Options that may be given on several lines, each adding an entry. */
-#define OPT_REPEATS(t)	((t) == OPT_DKIMKEY || (t) == OPT_CONFSET)
+#define OPT_REPEATS(t)	((t) == OPT_DKIMKEY || (t) == OPT_CONFSET || \
+			    (t) == OPT_RECEIPT)
 
 struct config_opt {
 	const char		*section;
@@ -193,6 +196,11 @@ static const struct config_opt config_opts[] = {
 	    0, 0, NULL, false },
 	{ "milter", "ip_filter_block", OPT_CIDRS, OFF(milter_ip_block), "",
 	    0, 0, NULL, false },
+	{ "milter", "receipt_rule", OPT_RECEIPT, OFF(milter_receipt_rules),
+	    "", 0, 0, NULL, false },
+	{ "milter", "receipt_stream_maxlen", OPT_INT,
+	    OFF(milter_receipt_stream_maxlen), "100000", 1, 100000000, NULL,
+	    false },
 	{ NULL, NULL, OPT_STR, 0, NULL, 0, 0, NULL, false }
 };
 
@@ -248,7 +256,8 @@ config_free_field(struct config *cf, const struct config_opt *o)
 	case OPT_LISTEN:
 	case OPT_HEADERS:
 	case OPT_DKIMKEY:
-	case OPT_CONFSET: {
+	case OPT_CONFSET:
+	case OPT_RECEIPT: {
 		char **l = *(char ***)f;
 
 		for (size_t i = 0; l != NULL && l[i] != NULL; i++)
@@ -599,6 +608,17 @@ config_set(struct config *cf, const struct config_opt *o, const char *v,
 		return config_dkimkey(f, v, why, whylen);
 	case OPT_CONFSET:
 		return config_confset(f, v);
+	case OPT_RECEIPT: {
+		struct receipt_rule r;
+
+		if (*v == '\0')
+			return NULL;
+		if (receipt_rule_parse(v, &r, why, whylen) < 0)
+			return why;
+		receipt_rule_clear(&r);
+		config_list_append(f, xstrdup(v));
+		return NULL;
+	}
 	case OPT_PREFIX:
 		for (const char *p = v; *p != '\0'; p++)
 			if ((unsigned char)*p <= ' ' || *p == 0x7f)
@@ -927,6 +947,7 @@ config_print_value(const struct config *cf, const struct config_opt *o,
 	}
 	case OPT_DKIMKEY:
 	case OPT_CONFSET:
+	case OPT_RECEIPT:
 		break;		/* one line per entry: config_print() */
 	case OPT_STR:
 	case OPT_REGION:

@@ -110,6 +110,8 @@ struct config {
 	int			 milter_on_dns_error;	/* config_milter_action */
 	struct cidr_list	*milter_ip_allow;
 	struct cidr_list	*milter_ip_block;
+	char			**milter_receipt_rules;	/* receipt.h lines */
+	long long		 milter_receipt_stream_maxlen;
 };
 
 /* Read and check the whole file. The config, or NULL with every problem,

@@ -26,6 +26,7 @@ static const char *const kind_names[] = {
 	[SCHEMA_PAUSE] = "pause",
 	[SCHEMA_LIMITS] = "limits",
 	[SCHEMA_USAGE] = "usage",
+	[SCHEMA_RECEIPT] = "receipt",
 };
 
 int
@@ -38,6 +39,7 @@ schema_key(char *out, size_t outlen, const char *prefix, enum schema_kind kind,
 	case SCHEMA_STATS:
 		return str_fmt(out, outlen, "%s%s", prefix, kind_names[kind]);
 	case SCHEMA_SUPPRESSION:
+	case SCHEMA_RECEIPT:
 		return str_fmt(out, outlen, "%s%s:%s", prefix,
 		    kind_names[kind], id);
 	case SCHEMA_PAUSE:
@@ -195,6 +197,7 @@ schema_add_key(struct schema_argv *out, const char *prefix,
 		return schema_argv_cat(out, prefix, kind_names[kind], NULL,
 		    NULL);
 	case SCHEMA_SUPPRESSION:
+	case SCHEMA_RECEIPT:
 		return schema_argv_cat(out, prefix, kind_names[kind], ":", id);
 	default:
 		break;

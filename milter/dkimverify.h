@@ -14,6 +14,9 @@
 #include "authres.h"
 #include "resolver.h"
 
+/* Signatures verified and reported per message; any more are ignored. */
+#define DKIMVERIFY_MAX_SIGS	8
+
 struct dkimverify_lib;
 struct dkimverify;
 

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mem.h"
 #include "resolver.h"
+#include "rules.h"
 #include "store.h"
 #include "str.h"
 
@@ -40,6 +41,7 @@ gen_free(struct gen *g)
 	pthread_mutex_destroy(&g->priv->pool_lock);
 	keyset_free(&g->ks);
 	dkimverify_lib_free(&g->dkv);
+	rules_free(&g->rules);
 	resolver_free(&g->res);
 	config_free(&g->cf);
 	free(g->priv);
@@ -63,6 +65,9 @@ gen_inbound(struct gen *g, char *errbuf, size_t errlen)
 		return -1;
 	g->dkv = dkimverify_lib_new(g->res, errbuf, errlen);
 	if (g->dkv == NULL)
+		return -1;
+	g->rules = rules_new(cf->milter_receipt_rules, errbuf, errlen);
+	if (g->rules == NULL)
 		return -1;
 	if (cf->milter_authserv_id[0] != '\0')
 		(void)str_copy(g->authserv, sizeof(g->authserv),

@@ -16,6 +16,7 @@
 
 struct dkimverify_lib;
 struct resolver;
+struct rules;
 struct store;
 
 struct gen {
@@ -25,6 +26,7 @@ struct gen {
 	   authserv-id of Authentication-Results. */
 	struct resolver	*res;
 	struct dkimverify_lib *dkv;
+	struct rules	*rules;		/* receipt rules */
 	char		 authserv[256];
 	/* The rest is gen.c's. */
 	struct genpriv	*priv;

@@ -84,6 +84,11 @@ glue_verdict(SMFICTX *ctx, struct conn *c, const struct verdict *v,
 		return SMFIS_CONTINUE;
 	case VERDICT_ACCEPT:
 		return SMFIS_ACCEPT;
+	case VERDICT_DISCARD:
+		log_info(c->msg.qid, "milter: client=%s stage=%s "
+		    "action=discard", c->client, stage);
+		msg_reset(&c->msg);
+		return SMFIS_DISCARD;
 	case VERDICT_REJECT:
 	case VERDICT_TEMPFAIL:
 		break;
@@ -109,7 +114,8 @@ glue_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 
 	(void)f2;
 	(void)f3;
-	*pf0 = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
+	*pf0 = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |
+	    SMFIF_DELRCPT;
 	if (f0 & SMFIF_SETSYMLIST)
 		*pf0 |= SMFIF_SETSYMLIST;
 	*pf0 &= f0;
@@ -252,9 +258,13 @@ glue_envrcpt(SMFICTX *ctx, char **argv)
 	struct conn	*c = glue_conn(ctx);
 	struct verdict	 v;
 
-	if (c == NULL || !c->msg.active || c->msg.in != NULL)
+	if (c == NULL || !c->msg.active)
 		return SMFIS_CONTINUE;
 	glue_qid(ctx, c);
+	if (c->msg.in != NULL) {
+		inbound_rcpt(&c->msg, argv[0] != NULL ? argv[0] : "", &v);
+		return glue_verdict(ctx, c, &v, "rcpt");
+	}
 	/* Under an MTA without a policy service (Sendmail), the policy
 	   service's checks, in its order, before the milter's own count. */
 	if (c->g->cf->milter_policy_checks && argv[0] != NULL) {
@@ -384,6 +394,19 @@ glue_add_edits(SMFICTX *ctx, struct msg *m, bool lead_space)
 	return SMFIS_CONTINUE;
 }
 
+/* Remove the recipients a receipt rule stopped. */
+static void
+glue_del_stopped(SMFICTX *ctx, struct msg *m)
+{
+	char *const	*list;
+	size_t		 n = m->in != NULL ? inbound_stopped(m, &list) : 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (smfi_delrcpt(ctx, list[i]) != MI_SUCCESS)
+			log_warning(m->qid, "milter: the MTA did not remove "
+			    "recipient %s", list[i]);
+}
+
 /* The end of an inbound message: the verdict, then the forged
    Authentication-Results removed (last first, so that the numbers of the
    others hold, and before ours is added under the same name), the
@@ -407,6 +430,7 @@ glue_eom_inbound(SMFICTX *ctx, struct conn *c)
 	    smfi_quarantine(ctx, m->quarantine) != MI_SUCCESS)
 		log_warning(m->qid, "milter: the MTA did not quarantine the "
 		    "message");
+	glue_del_stopped(ctx, m);
 	r = glue_add_edits(ctx, m, c->lead_space);
 	msg_reset(m);
 	return r;
@@ -511,7 +535,7 @@ glue_run(const char *socket)
 		.xxfi_name = (char *)"sesgate-milter",
 		.xxfi_version = SMFI_VERSION,
 		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS |
-		    SMFIF_QUARANTINE,
+		    SMFIF_QUARANTINE | SMFIF_DELRCPT,
 		.xxfi_connect = glue_connect,
 		.xxfi_helo = glue_helo,
 		.xxfi_envfrom = glue_envfrom,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "authres.h"
 #include "buf.h"
@@ -20,15 +21,23 @@
 #include "inbound.h"
 #include "log.h"
 #include "mem.h"
+#include "rules.h"
 #include "spfverify.h"
 #include "str.h"
 
-/* Signatures reported; more are not verified (RFC 6376 section 6.1
-   allows a verifier to limit them). */
-#define INBOUND_MAX_SIGS	8
+/* A header field kept for the notify entry: cut to this length. */
+#define INBOUND_FIELD_MAX	300
 
 struct inbound {
 	char			 ip[64];
+	char			 helo[256];
+	char			 sender[ADDR_BUFSZ + 2];
+	char			 to[INBOUND_FIELD_MAX + 1];
+	char			 subject[INBOUND_FIELD_MAX + 1];
+	char			 message_id[INBOUND_FIELD_MAX + 1];
+	char			 date[INBOUND_FIELD_MAX + 1];
+	char			 from_raw[INBOUND_FIELD_MAX + 1];
+	struct rules_msg	*rules;
 	struct authres_spf	 spf;
 	struct dkimverify	*dkim;
 	size_t			 nfrom;		/* From fields */
@@ -66,6 +75,10 @@ inbound_mail(struct msg *m, const char *ip, const char *helo,
 	inbound_free(&m->in);
 	m->in = in;
 	(void)str_copy(in->ip, sizeof(in->ip), ip);
+	(void)str_copy(in->helo, sizeof(in->helo), helo);
+	(void)str_copy(in->sender, sizeof(in->sender), sender);
+	if (rules_count(m->g->rules) > 0)
+		in->rules = rules_msg_new(m->g->rules);
 	spfverify_check(m->g->res, ip, helo, sender, &in->spf);
 	in->dkim = dkimverify_new(m->g->dkv, m->qid, err, sizeof(err));
 	if (in->dkim == NULL)
@@ -80,6 +93,35 @@ inbound_mail(struct msg *m, const char *ip, const char *helo,
 	}
 }
 
+/* The first value of a field, unfolded and without control characters,
+   cut to INBOUND_FIELD_MAX (out has room for it). */
+static void
+inbound_keep(char *out, const char *value)
+{
+	size_t o = 0;
+
+	if (out[0] != '\0')
+		return;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	for (; *value != '\0' && o < INBOUND_FIELD_MAX; value++) {
+		unsigned char ch = (unsigned char)*value;
+
+		if (ch == '\r' || ch == '\n')
+			continue;
+		out[o++] = ch < ' ' || ch == 127 ? ' ' : (char)ch;
+	}
+	out[o] = '\0';
+}
+
+void
+inbound_rcpt(struct msg *m, const char *rcpt, struct verdict *v)
+{
+	inbound_continue(v);
+	if (m->in != NULL && m->in->rules != NULL)
+		rules_rcpt(m->in->rules, rcpt, v);
+}
+
 void
 inbound_header(struct msg *m, const char *name, const char *value)
 {
@@ -89,8 +131,18 @@ inbound_header(struct msg *m, const char *name, const char *value)
 		return;
 	if (in->dkim != NULL)
 		dkimverify_header(in->dkim, name, value, m->lead_space);
-	if (strcasecmp(name, "From") == 0 && in->nfrom++ == 0)
+	if (strcasecmp(name, "From") == 0 && in->nfrom++ == 0) {
 		(void)fromhdr_parse(value, &in->from);
+		inbound_keep(in->from_raw, value);
+	} else if (strcasecmp(name, "To") == 0) {
+		inbound_keep(in->to, value);
+	} else if (strcasecmp(name, "Subject") == 0) {
+		inbound_keep(in->subject, value);
+	} else if (strcasecmp(name, "Message-ID") == 0) {
+		inbound_keep(in->message_id, value);
+	} else if (strcasecmp(name, "Date") == 0) {
+		inbound_keep(in->date, value);
+	}
 	if (strcasecmp(name, "Authentication-Results") == 0) {
 		/* libmilter counts fields of one name from 1. */
 		in->nar++;
@@ -207,16 +259,91 @@ inbound_action_name(const struct msg *m, const struct verdict *v)
 		return "reject";
 	case VERDICT_TEMPFAIL:
 		return "tempfail";
+	case VERDICT_DISCARD:
+		return "discard";
 	default:
 		return m->quarantine[0] != '\0' ? "quarantine" : "accept";
 	}
+}
+
+static void
+inbound_add_header(void *arg, const char *name, const char *value)
+{
+	msg_add_edit(arg, name, xstrdup(value), true);
+}
+
+/* The notify entries of the rules matched: the envelope, the fields of
+   interest and the verdicts, as SES's receipt notification has them. */
+static void
+inbound_notify(struct msg *m, const char *dkim,
+    const struct authres_dmarc *dmarc, const char *action,
+    struct verdict *v)
+{
+	struct inbound		*in = m->in;
+	struct store		*st;
+	char			 err[512], now[32];
+	struct timespec		 ts;
+	int			 rc;
+	const struct rules_field fields[] = {
+		{ "queue_id", m->qid },
+		{ "time", now },
+		{ "client_ip", in->ip },
+		{ "helo", in->helo },
+		{ "mail_from", in->sender },
+		{ "from", in->from_raw },
+		{ "to", in->to },
+		{ "subject", in->subject },
+		{ "message_id", in->message_id },
+		{ "date", in->date },
+		{ "spf", authres_name(in->spf.result) },
+		{ "dkim", dkim },
+		{ "dmarc", authres_name(dmarc->result) },
+		{ "dmarc_policy", dmarc->result == AUTH_FAIL ?
+		    authres_disposition_name(dmarc->policy) : "" },
+		{ "action", action },
+	};
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(now, sizeof(now), "%lld", (long long)ts.tv_sec * 1000 +
+	    ts.tv_nsec / 1000000);
+	st = gen_store_get(m->g, err, sizeof(err));
+	if (st == NULL) {
+		msg_trouble(m, v, err);
+		return;
+	}
+	rc = rules_notify(in->rules, st, m->g->cf->redis_prefix,
+	    m->g->cf->milter_receipt_stream_maxlen, fields,
+	    sizeof(fields) / sizeof(fields[0]), err, sizeof(err));
+	gen_store_put(m->g, &st, rc < 0);
+	if (rc < 0)
+		msg_trouble(m, v, err);
+}
+
+/* What the receipt rules do at the end: fields added, notify entries,
+   recipients stopped. */
+static void
+inbound_rules_eom(struct msg *m, const char *dkim,
+    const struct authres_dmarc *dmarc, struct verdict *v)
+{
+	struct rules_msg	*rm = m->in->rules;
+	const char		*action;
+
+	if (rm == NULL)
+		return;
+	if (rules_all_stopped(rm))
+		msg_verdict(v, VERDICT_DISCARD, "", "", "%s", "");
+	action = inbound_action_name(m, v);
+	if (rules_notifies(rm))
+		inbound_notify(m, dkim, dmarc, action, v);
+	if (v->act != VERDICT_TEMPFAIL)
+		rules_headers(rm, inbound_add_header, m);
 }
 
 void
 inbound_eom(struct msg *m, struct verdict *v)
 {
 	struct inbound		*in = m->in;
-	struct authres_dkim	 sigs[INBOUND_MAX_SIGS];
+	struct authres_dkim	 sigs[DKIMVERIFY_MAX_SIGS];
 	struct authres_dmarc	 dmarc;
 	struct buf		 ar = BUF_INIT, dk = BUF_INIT;
 	char			 from[256];
@@ -226,7 +353,7 @@ inbound_eom(struct msg *m, struct verdict *v)
 	if (in == NULL)
 		return;
 	if (in->dkim != NULL)
-		n = dkimverify_eom(in->dkim, sigs, INBOUND_MAX_SIGS);
+		n = dkimverify_eom(in->dkim, sigs, DKIMVERIFY_MAX_SIGS);
 	inbound_from_domain(in, from, sizeof(from));
 	dmarcverify_check(m->g->res, in->ip, from, &in->spf, sigs, n,
 	    &dmarc);
@@ -235,6 +362,8 @@ inbound_eom(struct msg *m, struct verdict *v)
 	for (size_t i = 0; i < n; i++)
 		buf_printf(&dk, "%s%s", i > 0 ? "," : "",
 		    authres_name(sigs[i].result));
+	if (v->act == VERDICT_CONTINUE)
+		inbound_rules_eom(m, n > 0 ? dk.data : "none", &dmarc, v);
 	log_info(m->qid, "milter: client=%s inbound spf=%s dkim=%s dmarc=%s "
 	    "action=%s", in->ip, authres_name(in->spf.result),
 	    n > 0 ? dk.data : "none", authres_name(dmarc.result),
@@ -250,6 +379,16 @@ inbound_eom(struct msg *m, struct verdict *v)
 		    true);
 }
 
+size_t
+inbound_stopped(const struct msg *m, char *const **list_out)
+{
+	if (m->in == NULL || m->in->rules == NULL) {
+		*list_out = NULL;
+		return 0;
+	}
+	return rules_stopped(m->in->rules, list_out);
+}
+
 void
 inbound_free(struct inbound **ip)
 {
@@ -259,5 +398,6 @@ inbound_free(struct inbound **ip)
 		return;
 	*ip = NULL;
 	dkimverify_free(&in->dkim);
+	rules_msg_free(&in->rules);
 	free(in);
 }

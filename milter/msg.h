@@ -22,6 +22,7 @@ enum verdict_act {
 	VERDICT_ACCEPT,		/* pass it without further checks */
 	VERDICT_REJECT,		/* 5xx with rcode, xcode, text */
 	VERDICT_TEMPFAIL,	/* 4xx with rcode, xcode, text */
+	VERDICT_DISCARD,	/* accept and throw away (receipt rule stop) */
 };
 
 struct verdict {
@@ -38,7 +39,7 @@ struct msg_edit {
 	bool		 at_top;	/* insert before the first field */
 };
 
-#define MSG_MAX_EDITS	4
+#define MSG_MAX_EDITS	16
 
 struct inbound;
 

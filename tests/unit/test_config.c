@@ -480,6 +480,26 @@ static const struct {
 	{ "size: over SES's 40 MB", "[milter]\nmax_message_size = 41M\n",
 	    ":2: [milter] max_message_size: bad value \"41M\": want a size "
 	    "from 1024 to 41943040 bytes\n" },
+	{ "dns_resolver: a name", "[milter]\ndns_resolver = ns.example\n",
+	    ":2: [milter] dns_resolver: bad value \"ns.example\": want an IP "
+	    "address, optionally with @PORT\n" },
+	{ "dns_resolver: port", "[milter]\ndns_resolver = 127.0.0.1@0\n",
+	    ":2: [milter] dns_resolver: bad value \"127.0.0.1@0\": want a "
+	    "port from 1 to 65535 after @\n" },
+	{ "dns_resolver: IPv6 in brackets",
+	    "[milter]\ndns_resolver = [::1]@53\n",
+	    ":2: [milter] dns_resolver: bad value \"[::1]@53\": want an IP "
+	    "address, optionally with @PORT\n" },
+	{ "dns_timeout: zero", "[milter]\ndns_timeout = 0s\n",
+	    ":2: [milter] dns_timeout: bad value \"0s\": want a duration "
+	    "from 100ms to 120000ms\n" },
+	{ "on_spf_fail: quarantine", "[milter]\non_spf_fail = quarantine\n",
+	    ":2: [milter] on_spf_fail: bad value \"quarantine\": want one of "
+	    "record, reject\n" },
+	{ "ip_filter_block: bad network",
+	    "[milter]\nip_filter_block = 192.0.2.0/33\n",
+	    ":2: [milter] ip_filter_block: bad value \"192.0.2.0/33\": not an "
+	    "address or network: \"192.0.2.0/33\"\n" },
 	{ "canonicalization", "[milter]\ncanonicalization = loose/simple\n",
 	    ":2: [milter] canonicalization: bad value \"loose/simple\": want "
 	    "relaxed/relaxed, relaxed/simple, simple/relaxed or "
@@ -746,7 +766,7 @@ START_TEST(test_option_table)
 	EXPECT_INT("config_option", "global keys", n[0], 4);
 	EXPECT_INT("config_option", "redis keys", n[1], 5);
 	EXPECT_INT("config_option", "policyd keys", n[2], 22);
-	EXPECT_INT("config_option", "milter keys", n[3], 14);
+	EXPECT_INT("config_option", "milter keys", n[3], 28);
 	EXPECT_STR("config_store_action_name", "0",
 	    config_store_action_name(STORE_ACTION_DEFER_IF_PERMIT),
 	    "defer_if_permit");
