@@ -61,7 +61,8 @@ UNIT_SRC	 = tests/unit/main.c tests/unit/test_request.c \
 		   tests/unit/test_schema.c \
 		   tests/unit/test_decide.c tests/unit/test_fromhdr.c \
 		   tests/unit/test_mime.c tests/unit/test_mimeparam.c \
-		   tests/unit/test_dkimkey.c
+		   tests/unit/test_dkimkey.c tests/unit/test_receipt.c \
+		   tests/unit/test_authres.c
 BENCH_SRC	 = tests/bench/loadgen.c tests/bench/dunno-server.c \
 		   tests/bench/milterload.c tests/bench/benchstat.c
 
@@ -110,7 +111,7 @@ $(BUILD)/sesgatectl: $(CTL_OBJ) $(LIB_OBJ)
 $(UNIT): $(UNIT_OBJ) $(filter-out $(BUILD)/policyd/main.o \
 	    $(BUILD)/policyd/server.o,$(POLICYD_OBJ)) $(LIB_OBJ) \
 	    $(BUILD)/milter/fromhdr.o $(BUILD)/milter/mime.o \
-	    $(BUILD)/milter/mimeparam.o
+	    $(BUILD)/milter/mimeparam.o $(BUILD)/milter/authres.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm
 
 $(BUILD)/loadgen: $(BUILD)/tests/bench/loadgen.o \

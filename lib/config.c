@@ -228,6 +228,7 @@ struct config_parse {
 	const char	*path;
 	FILE		*fp;
 	int		 lineno;
+	bool		 mid_line;	/* the last chunk ended no line */
 	bool		 seen[NOPTS];
 };
 
@@ -784,11 +785,15 @@ config_set(struct config *cf, const struct config_opt *o, const char *v,
 static char *
 config_reader(char *str, int num, void *stream)
 {
-	struct config_parse *p = stream;
-	char *r = fgets(str, num, p->fp);
+	struct config_parse	*p = stream;
+	char			*r = fgets(str, num, p->fp);
 
-	if (r != NULL)
+	/* libinih reads a long line in several chunks (its buffer grows):
+	   a line starts only after a chunk that ended one. */
+	if (r != NULL && !p->mid_line)
 		p->lineno++;
+	if (r != NULL)
+		p->mid_line = strchr(r, '\n') == NULL;
 	return r;
 }
 

@@ -134,6 +134,11 @@ receipt_rcpts(char *list, struct receipt_rule *r)
 
 	if (strcmp(list, "*") == 0)
 		return NULL;
+	/* An empty item would leave a narrow rule matching everyone. */
+	if (list[0] == ',' || list[strlen(list) - 1] == ',' ||
+	    strstr(list, ",,") != NULL)
+		return "want recipients as *, or addresses, domains and "
+		    ".domains separated by commas";
 	for (char *t = strtok_r(list, ",", &save); t != NULL;
 	    t = strtok_r(NULL, ",", &save)) {
 		const char *dom = strchr(t, '@') != NULL ?
@@ -183,6 +188,8 @@ receipt_rule_parse(const char *line, struct receipt_rule *out, char *why,
 		err = receipt_action(a, &out->act[out->nact]);
 		out->nact++;
 	}
+	if (err == NULL && out->nact == 0)
+		err = "want NAME RECIPIENTS ACTION [; ACTION ...]";
 done:
 	if (err != NULL) {
 		(void)str_copy(why, whylen, err);

@@ -1,9 +1,10 @@
 /*
  * gen.h - the configuration the milter runs with, as one generation: the
  * parsed sesgate.conf, the DKIM keys it names, a pool of Redis
- * connections and the DNS resolver of the inbound checks. A reload (SIGUSR1) builds a new generation and makes it
- * current; connections keep the one they started with until they close,
- * and a generation is freed with its last user. Thread-safe.
+ * connections, and the DNS resolver, DKIM verifier and receipt rules of
+ * the inbound checks. A reload (SIGUSR1) builds a new generation and
+ * makes it current; connections keep the one they started with until
+ * they close, and a generation is freed with its last user. Thread-safe.
  */
 #ifndef SESGATE_GEN_H
 #define SESGATE_GEN_H

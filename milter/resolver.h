@@ -36,10 +36,10 @@ struct resolver	*resolver_new(const char *upstream, long long timeout_ms,
 void		 resolver_free(struct resolver **rp);
 
 /* Ask for records of `rrtype` (class IN) at `name`. 1: records found,
-   *ans_out set; 0: none (the name does not exist or is not a valid
-   domain name, or has no such records), *ans_out set; -1: no answer (timeout, server failure, bad
-   name), errbuf says which and *ans_out is NULL. The caller frees the
-   answer with resolver_answer_free(). */
+   *ans_out set; 0: none (the name does not exist, is not a valid domain
+   name, or has no such records), *ans_out set; -1: no answer (timeout,
+   server failure), errbuf says which and *ans_out is NULL. The caller
+   frees the answer with resolver_answer_free(). */
 int		 resolver_query(struct resolver *r, const char *name,
 		    int rrtype, struct resolver_answer **ans_out,
 		    char *errbuf, size_t errlen);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <spf2/spf.h>
 #include <spf2/spf_dns.h>
@@ -22,11 +23,15 @@
 
 /* RFC 7208 section 4.6.4: at most two lookups may find nothing. */
 #define SPF_VOID_MAX	2
+/* libspf2 1.2.10 evaluates the first 64 mechanisms of a record and
+   silently drops the rest. */
+#define SPF_MECH_MAX	64
 
 struct spfverify_dns {
 	struct resolver	*r;
 	int		 voids;
 	bool		 dns_error;	/* a lookup got no answer */
+	bool		 too_long;	/* a record libspf2 cuts short */
 };
 
 static pthread_once_t spfverify_once = PTHREAD_ONCE_INIT;
@@ -105,6 +110,28 @@ spfverify_rr(SPF_dns_rr_t *rr, int i, ns_type type, const unsigned char *d,
 	}
 }
 
+/* Whether a TXT string is an SPF record with more mechanisms than
+   libspf2 evaluates (modifiers, name=value, do not count). */
+static bool
+spfverify_too_long(const char *txt)
+{
+	int		 n = 0;
+	const char	*p = txt + 6;
+
+	if (strncasecmp(txt, "v=spf1", 6) != 0 || (*p != ' ' && *p != '\0'))
+		return false;
+	while (*p != '\0') {
+		size_t len;
+
+		p += strspn(p, " ");
+		len = strcspn(p, " ");
+		if (len > 0 && memchr(p, '=', len) == NULL)
+			n++;
+		p += len;
+	}
+	return n > SPF_MECH_MAX;
+}
+
 static SPF_dns_rr_t *
 spfverify_lookup(SPF_dns_server_t *layer, const char *domain, ns_type type,
     int should_cache)
@@ -134,9 +161,13 @@ spfverify_lookup(SPF_dns_server_t *layer, const char *domain, ns_type type,
 		return rr;
 	}
 	rr = SPF_dns_rr_new_init(layer, domain, type, 0, NETDB_SUCCESS);
-	for (size_t i = 0; rr != NULL && i < a->n; i++)
-		if (spfverify_rr(rr, n, type, a->rr[i], a->rrlen[i]))
-			n++;
+	for (size_t i = 0; rr != NULL && i < a->n; i++) {
+		if (!spfverify_rr(rr, n, type, a->rr[i], a->rrlen[i]))
+			continue;
+		if (type == ns_t_txt && spfverify_too_long(rr->rr[n]->txt))
+			d->too_long = true;
+		n++;
+	}
 	if (rr != NULL)
 		rr->num_rr = n;
 	resolver_answer_free(&a);
@@ -194,6 +225,7 @@ spfverify_check(struct resolver *r, const char *ip, const char *helo,
 	SPF_request_t		*req;
 	SPF_response_t		*resp = NULL;
 	const char		*rs;
+	bool			 too_long = false;
 
 	pthread_once(&spfverify_once, spfverify_setup);
 	memset(out, 0, sizeof(*out));
@@ -238,12 +270,20 @@ spfverify_check(struct resolver *r, const char *ip, const char *helo,
 	} else if (d.voids > SPF_VOID_MAX && out->result != AUTH_NONE) {
 		out->result = AUTH_PERMERROR;
 		rs = NULL;
+	} else if (d.too_long && resp != NULL &&
+	    SPF_response_reason(resp) == SPF_REASON_DEFAULT) {
+		/* The end was reached without a match, but libspf2 did not
+		   look at every mechanism: the answer is not known. */
+		out->result = AUTH_PERMERROR;
+		rs = NULL;
+		too_long = true;
 	}
 	if (rs == NULL)
 		snprintf(out->received, sizeof(out->received),
 		    "%s (%s) client-ip=%s; envelope-from=%s; helo=%s;",
 		    authres_name(out->result),
 		    out->result == AUTH_TEMPERROR ? "DNS lookup failed" :
+		    too_long ? "record has more than 64 mechanisms" :
 		    out->result == AUTH_PERMERROR ?
 		    "more than 2 DNS lookups found nothing" : "not checked",
 		    ip, *sender != '\0' ? sender : "<>",

@@ -86,7 +86,7 @@ class InboundLab:
         try:
             conf = {"authserv_id": AUTHSERV_ID,
                     "dns_resolver": f"127.0.0.1@{self.dns.port}",
-                    "dns_timeout": "2s"}
+                    "dns_timeout": "5s"}
             conf.update(milter or {})
             self.milter = MilterD(tmp_path_factory.mktemp("milter"),
                                   "redis://127.0.0.1:1/0", milter=conf,

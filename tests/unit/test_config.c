@@ -500,6 +500,16 @@ static const struct {
 	    "[milter]\nip_filter_block = 192.0.2.0/33\n",
 	    ":2: [milter] ip_filter_block: bad value \"192.0.2.0/33\": not an "
 	    "address or network: \"192.0.2.0/33\"\n" },
+	{ "line numbers after a long line", "[milter]\n"
+	    "receipt_rule = long * add_header X-Long-Header-Name-0: a val"
+	    "ue long enough; add_header X-Long-Header-Name-1: a value lon"
+	    "g enough; add_header X-Long-Header-Name-2: a value long enou"
+	    "gh; add_header X-Long-Header-Name-3: a value long enough; ad"
+	    "d_header X-Long-Header-Name-4: a value long enough; add_head"
+	    "er X-Long-Header-Name-5: a value long enough\n"
+	    "dns_timeout = 0s\n",
+	    ":3: [milter] dns_timeout: bad value \"0s\": want a duration "
+	    "from 100ms to 120000ms\n" },
 	{ "canonicalization", "[milter]\ncanonicalization = loose/simple\n",
 	    ":2: [milter] canonicalization: bad value \"loose/simple\": want "
 	    "relaxed/relaxed, relaxed/simple, simple/relaxed or "

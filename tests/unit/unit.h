@@ -45,5 +45,7 @@ Suite	*fromhdr_suite(void);
 Suite	*mime_suite(void);
 Suite	*mimeparam_suite(void);
 Suite	*dkimkey_suite(void);
+Suite	*receipt_suite(void);
+Suite	*authres_suite(void);
 
 #endif
