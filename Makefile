@@ -50,7 +50,7 @@ MILTER_SRC	 = milter/main.c milter/glue.c milter/gen.c milter/msg.c \
 		   milter/mimeparam.c milter/policy.c milter/keycache.c \
 		   milter/resolver.c milter/authres.c milter/spfverify.c \
 		   milter/dkimverify.c milter/dmarcverify.c milter/inbound.c \
-		   milter/hdrfield.c milter/rules.c \
+		   milter/hdrfield.c milter/rules.c milter/pubkeycache.c \
 		   policyd/request.c policyd/decide.c
 CTL_SRC		 = ctl/sesgatectl.c ctl/cmd_suppression.c ctl/cmd_identity.c \
 		   ctl/cmd_quota.c ctl/cmd_pause.c ctl/output.c ctl/bulk.c \

@@ -12,6 +12,18 @@
  *   of 65535 bytes, end of body, then the modifications and the final
  *   answer, and QUIT.
  *
+ * With -I it plays mail from a remote client instead: no {auth_authen},
+ * the client address of -A in the connect step, the HELO name of -E and
+ * the MAIL FROM of -F, so that the milter checks the message as inbound
+ * (SPF, DKIM, DMARC). -m replays the message of a file, byte for byte
+ * (a message signed once up front keeps its signature), and -R names the
+ * results that the Authentication-Results field inserted at end of body
+ * must carry (e.g. spf=pass,dkim=pass,dmarc=pass); a message without
+ * them is an error. -W holds every connection at the end of the header
+ * until the run's time is up, then finishes its message: the milter then
+ * has that many transactions open at once, which is what its memory is
+ * measured with.
+ *
  * Every command waits for its answer before the next is sent, as Postfix
  * does; stages the milter negotiated away (SMFIP_NO*) are not sent and
  * those it asked not to answer (SMFIP_NR_*) are not waited for.
@@ -35,6 +47,7 @@
  * counter) and the body, built before the threads start and only read.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -83,11 +96,13 @@ enum ml_err {
 	ML_ERR_REPLY,
 	ML_ERR_REFUSED,
 	ML_ERR_UNSIGNED,
+	ML_ERR_UNVERIFIED,
 	ML_NERR
 };
 
 static const char *const ml_err_names[ML_NERR] = {
-	"connect", "closed", "timeout", "bad-reply", "refused", "unsigned"
+	"connect", "closed", "timeout", "bad-reply", "refused", "unsigned",
+	"unverified"
 };
 
 /* The stages of a session in the order the MTA plays them. */
@@ -129,6 +144,15 @@ static const char *const ml_step_names[] = {
 };
 
 #define ML_NHDRS	7
+/* Results -R may ask for. */
+#define ML_MAX_RESULTS	8
+
+/* A method and the result the Authentication-Results field must give
+   it ("spf", "pass"). */
+struct ml_result {
+	char		 method[32];
+	char		 want[32];
+};
 
 struct ml_opts {
 	struct bench_opts c;
@@ -137,6 +161,21 @@ struct ml_opts {
 	bool		 quickack;	/* ACK every reply at once */
 	int		 sigs;		/* DKIM-Signature inserts wanted */
 	const char	*alg;		/* their a= tag, or NULL for any */
+	bool		 inbound;	/* -I: no SMTP AUTH */
+	const char	*client_addr;	/* -A, or NULL: 192.0.2.x per slot */
+	const char	*helo;		/* -E, or NULL: per slot */
+	const char	*mail_from;	/* -F, or NULL: per slot */
+	const char	*msg_path;	/* -m, or NULL: a generated message */
+	bool		 hold;		/* -W */
+	struct ml_result results[ML_MAX_RESULTS];	/* -R */
+	int		 nresults;
+};
+
+/* A header field of the message file: the name, and the value as the MTA
+   passes it (what follows the colon, folded lines joined by "\n"). */
+struct ml_field {
+	char		*name;
+	char		*value;
 };
 
 struct ml_stats {
@@ -169,6 +208,8 @@ struct ml_slot {
 	double		 msg_bytes;
 	int		 nsigs;
 	bool		 bad_sig;
+	bool		 results_ok;	/* an A-R field with the results */
+	bool		 held;		/* -W: waiting at end of header */
 	char		 outcome[ML_ACTION_MAX];
 	/* Output: the packets in out, then `ext` (a body chunk, borrowed
 	   from the shared body). */
@@ -196,6 +237,14 @@ static atomic_llong	 ml_tickets;
 static char		*ml_body;
 static size_t		 ml_bodylen;
 static char		 ml_date[64];
+/* The message file (-m), or NULL; its header fields and their number. */
+static struct ml_field	*ml_fields;
+static int		 ml_nhdrs = ML_NHDRS;
+static size_t		 ml_filelen;
+/* Connections held at the end of the header (-W), and how many make
+   all. */
+static atomic_int	 ml_held;
+static int		 ml_hold_all;
 
 /*
  * The message: header fields, then the body.
@@ -242,6 +291,8 @@ msg_header_bytes(int id, unsigned long msgno)
 	char	val[512];
 	size_t	n = 2;
 
+	if (ml_fields != NULL)
+		return ml_filelen - ml_bodylen;
 	for (int i = 0; i < ML_NHDRS; i++) {
 		const char *name = msg_field(i, id, msgno, val, sizeof(val));
 
@@ -396,7 +447,7 @@ step_skipped(const struct ml_slot *c, enum ml_step s)
 static void
 step_advance(struct ml_slot *c)
 {
-	if (c->step == STEP_HEADER && ++c->hdr_i < ML_NHDRS)
+	if (c->step == STEP_HEADER && ++c->hdr_i < ml_nhdrs)
 		return;
 	if (c->step == STEP_BODY) {
 		c->body_off += c->chunk;
@@ -404,6 +455,24 @@ step_advance(struct ml_slot *c)
 			return;
 	}
 	c->step++;
+}
+
+/* The SMFIC_HEADER packet of field c->hdr_i of the message file into b.
+   With SMFIP_HDR_LEADSPC the value goes as it follows the colon, else
+   without the whitespace that starts it. */
+static void
+field_build(const struct ml_slot *c, struct buf *b)
+{
+	const struct ml_field	*f = &ml_fields[c->hdr_i];
+	const char		*val = f->value;
+	size_t			 at;
+
+	if ((c->prot & SMFIP_HDR_LEADSPC) == 0)
+		val += strspn(val, " \t");
+	at = pkt_begin(b, SMFIC_HEADER);
+	pkt_str(b, f->name);
+	pkt_str(b, val);
+	pkt_end(b, at, 0);
 }
 
 /* Put the packets of c->step (the first step not skipped from there on)
@@ -438,14 +507,18 @@ step_build(struct ml_slot *c)
 		pkt_end(b, at, 0);
 		break;
 	case STEP_CONNECT:
-		snprintf(a, sizeof(a), "192.0.2.%d", 1 + c->id % 250);
+		if (opts.client_addr != NULL)
+			snprintf(a, sizeof(a), "%s", opts.client_addr);
+		else
+			snprintf(a, sizeof(a), "192.0.2.%d", 1 + c->id % 250);
 		snprintf(v, sizeof(v), "client%d.bench.example", c->id);
 		pkt_macros(b, SMFIC_CONNECT, "j", "mta.bench.example",
 		    "{daemon_name}", "smtpd", "{client_addr}", a,
 		    "{client_name}", v, "v", "Postfix 3.7.11", (char *)NULL);
 		at = pkt_begin(b, SMFIC_CONNECT);
 		pkt_str(b, v);
-		buf_append(b, "4", 1);		/* SMFIA_INET */
+		/* SMFIA_INET or SMFIA_INET6 */
+		buf_append(b, strchr(a, ':') != NULL ? "6" : "4", 1);
 		p = htons((uint16_t)(40000 + c->id % 20000));
 		memcpy(port, &p, 2);
 		buf_append(b, port, 2);
@@ -453,17 +526,29 @@ step_build(struct ml_slot *c)
 		pkt_end(b, at, 0);
 		break;
 	case STEP_HELO:
-		snprintf(v, sizeof(v), "client%d.bench.example", c->id);
+		if (opts.helo != NULL)
+			snprintf(v, sizeof(v), "%s", opts.helo);
+		else
+			snprintf(v, sizeof(v), "client%d.bench.example", c->id);
 		at = pkt_begin(b, SMFIC_HELO);
 		pkt_str(b, v);
 		pkt_end(b, at, 0);
 		break;
 	case STEP_MAIL:
-		/* An authenticated client: the milter signs its mail. */
-		snprintf(v, sizeof(v), "u%d@%s", c->id, opts.c.domain);
+		if (opts.mail_from != NULL)
+			snprintf(v, sizeof(v), "%s", opts.mail_from);
+		else
+			snprintf(v, sizeof(v), "u%d@%s", c->id, opts.c.domain);
 		snprintf(a, sizeof(a), "u%d", c->id);
-		pkt_macros(b, SMFIC_MAIL, "{auth_type}", "PLAIN",
-		    "{auth_authen}", a, "{mail_addr}", v, (char *)NULL);
+		/* An authenticated client: the milter signs its mail. A
+		   remote one (-I): the milter checks it. */
+		if (opts.inbound)
+			pkt_macros(b, SMFIC_MAIL, "{mail_addr}", v,
+			    (char *)NULL);
+		else
+			pkt_macros(b, SMFIC_MAIL, "{auth_type}", "PLAIN",
+			    "{auth_authen}", a, "{mail_addr}", v,
+			    (char *)NULL);
 		at = pkt_begin(b, SMFIC_MAIL);
 		snprintf(a, sizeof(a), "<%s>", v);
 		pkt_str(b, a);
@@ -486,6 +571,10 @@ step_build(struct ml_slot *c)
 		pkt_end(b, at, 0);
 		break;
 	case STEP_HEADER:
+		if (ml_fields != NULL) {
+			field_build(c, b);
+			break;
+		}
 		/* With SMFIP_HDR_LEADSPC the value goes as it follows the
 		   colon, its leading space included. */
 		v[0] = ' ';
@@ -634,6 +723,8 @@ slot_session(struct ml_worker *w, struct ml_slot *c)
 	c->chunk = 0;
 	c->nsigs = 0;
 	c->bad_sig = false;
+	c->results_ok = false;
+	c->held = false;
 	c->outcome[0] = '\0';
 	c->inlen = 0;
 	step_build(c);
@@ -756,6 +847,8 @@ slot_done(struct ml_worker *w, struct ml_slot *c, const char *verdict,
 		w->st.errs[ML_ERR_REFUSED]++;
 	else if (opts.sigs >= 0 && (c->nsigs != opts.sigs || c->bad_sig))
 		w->st.errs[ML_ERR_UNSIGNED]++;
+	else if (opts.nresults > 0 && !c->results_ok)
+		w->st.errs[ML_ERR_UNVERIFIED]++;
 	c->step = STEP_QUIT;
 	step_build(c);
 	slot_pump(w, c);
@@ -785,8 +878,60 @@ sig_tag(const char *sig, const char *tag, char *out, size_t len)
 	}
 }
 
-/* A modification at end of body: note it, and check a signature. data
-   holds n bytes. false if it is malformed. */
+/* The result that an Authentication-Results value gives method (e.g.
+   "spf"): the word after "spf=" where that starts a resinfo (RFC 8601
+   section 2.2), into out; "" if the value has none. */
+static void
+ar_result(const char *ar, const char *method, char *out, size_t len)
+{
+	const char	*p = ar;
+	size_t		 ml = strlen(method), n = 0;
+
+	out[0] = '\0';
+	while ((p = strcasestr(p, method)) != NULL) {
+		if ((p == ar || strchr("; \t\n", p[-1]) != NULL) &&
+		    p[ml] == '=') {
+			p += ml + 1;
+			while (n + 1 < len && (isalpha((unsigned char)p[n]) ||
+			    p[n] == '-'))
+				n++;
+			memcpy(out, p, n);
+			out[n] = '\0';
+			return;
+		}
+		p += ml;
+	}
+}
+
+/* An Authentication-Results field at end of body: note the results -R
+   asks about, and whether each is the one wanted. */
+static void
+slot_authres(struct ml_slot *c, const char *value)
+{
+	bool ok = true;
+
+	text_append(c->outcome, sizeof(c->outcome), "(");
+	for (int i = 0; i < opts.nresults; i++) {
+		const struct ml_result	*r = &opts.results[i];
+		char			 got[32];
+
+		ar_result(value, r->method, got, sizeof(got));
+		if (strcasecmp(got, r->want) != 0)
+			ok = false;
+		text_append(c->outcome, sizeof(c->outcome), i > 0 ? "," : "");
+		text_append(c->outcome, sizeof(c->outcome), r->method);
+		text_append(c->outcome, sizeof(c->outcome), "=");
+		text_append(c->outcome, sizeof(c->outcome),
+		    got[0] != '\0' ? got : "?");
+	}
+	text_append(c->outcome, sizeof(c->outcome), ")");
+	if (ok)
+		c->results_ok = true;
+}
+
+/* A modification at end of body: note it, and check a signature and the
+   Authentication-Results field. data holds n bytes. false if it is
+   malformed. */
 static bool
 slot_modification(struct ml_slot *c, char cmd, const char *data, size_t n)
 {
@@ -811,6 +956,11 @@ slot_modification(struct ml_slot *c, char cmd, const char *data, size_t n)
 	value = name + strlen(name) + 1;
 	text_append(c->outcome, sizeof(c->outcome), " +");
 	text_append(c->outcome, sizeof(c->outcome), name);
+	if (cmd != SMFIR_CHGHEADER && opts.nresults > 0 &&
+	    strcasecmp(name, "Authentication-Results") == 0) {
+		slot_authres(c, value);
+		return true;
+	}
 	if (cmd != SMFIR_INSHEADER || strcasecmp(name, "DKIM-Signature") !=
 	    0) {
 		text_append(c->outcome, sizeof(c->outcome),
@@ -826,6 +976,19 @@ slot_modification(struct ml_slot *c, char cmd, const char *data, size_t n)
 	text_append(c->outcome, sizeof(c->outcome), alg);
 	text_append(c->outcome, sizeof(c->outcome), ")");
 	return true;
+}
+
+/* -W: leave c at the end of its header until the run's time is up;
+   say so once every connection waits. */
+static void
+slot_hold(struct ml_slot *c)
+{
+	c->held = true;
+	if (atomic_fetch_add(&ml_held, 1) + 1 == ml_hold_all) {
+		printf("held: %d connections at end of header\n",
+		    ml_hold_all);
+		fflush(stdout);
+	}
 }
 
 /* One packet from the milter. false if c failed (and is closed). */
@@ -861,6 +1024,11 @@ slot_reply(struct ml_worker *w, struct ml_slot *c, char cmd,
 			return false;
 		}
 		c->await = false;
+		if (c->step == STEP_EOH && opts.hold &&
+		    bench_now() < bench_end_ns) {
+			slot_hold(c);
+			return true;
+		}
 		slot_pump(w, c);
 		return c->fd >= 0;
 	case SMFIR_PROGRESS:
@@ -1020,6 +1188,20 @@ worker_poll(struct ml_worker *w, int timeout_ms)
 	}
 }
 
+/* -W: the run's time is up; finish the messages held. */
+static void
+worker_release(struct ml_worker *w)
+{
+	for (int i = 0; i < w->nslots; i++) {
+		struct ml_slot *c = &w->slots[i];
+
+		if (c->state == SLOT_BUSY && c->held) {
+			c->held = false;
+			slot_pump(w, c);
+		}
+	}
+}
+
 /* Closed loop until the budget or the time is used up and every message
    has its answer (or failed). */
 static void
@@ -1045,6 +1227,8 @@ worker_run(struct ml_worker *w)
 			break;
 		worker_poll(w, 50);
 		now = bench_now();
+		if (now >= bench_end_ns)
+			worker_release(w);
 		worker_timeouts(w, now, now >= bench_hard_end_ns);
 		if (now >= bench_end_ns || (opts.c.count > 0 &&
 		    atomic_load(&ml_tickets) >= opts.c.count))
@@ -1131,6 +1315,9 @@ usage(void)
 	    "[-s size]\n"
 	    "                  [-D sender-domain] [-k signatures] "
 	    "[-a algorithm]\n"
+	    "                  [-q] [-I] [-A addr] [-E helo] [-F sender] "
+	    "[-m file]\n"
+	    "                  [-R results] [-W]\n"
 	    "  -c conns    messages in flight, each on its own connection "
 	    "(default 1)\n"
 	    "  -t threads  epoll loops sharing them (default 1)\n"
@@ -1145,8 +1332,151 @@ usage(void)
 	    "(default 1;\n"
 	    "              -1: do not check)\n"
 	    "  -a alg      their a= tag must be alg (rsa-sha256, "
-	    "ed25519-sha256)\n");
+	    "ed25519-sha256)\n"
+	    "  -q          ACK every reply at once\n"
+	    "  -I          a remote client (no SMTP AUTH): inbound mail\n"
+	    "  -A addr     client address (default 192.0.2.x per "
+	    "connection)\n"
+	    "  -E name     HELO name (default clientN.bench.example)\n"
+	    "  -F addr     MAIL FROM address (default uN@sender-domain)\n"
+	    "  -m file     replay this message (-s ignored)\n"
+	    "  -R results  the Authentication-Results field each message "
+	    "gets must\n"
+	    "              give them, e.g. spf=pass,dkim=pass,dmarc=pass\n"
+	    "  -W          hold every connection at end of header until the "
+	    "time is up\n");
 	exit(EX_USAGE);
+}
+
+/* -R: method=result pairs separated by commas. */
+static void
+opt_results(const char *s)
+{
+	char	*copy = xstrdup(s), *save = NULL;
+
+	for (char *t = strtok_r(copy, ",", &save); t != NULL;
+	    t = strtok_r(NULL, ",", &save)) {
+		struct ml_result	*r = &opts.results[opts.nresults];
+		char			*eq = strchr(t, '=');
+
+		if (eq == NULL || eq == t || eq[1] == '\0' ||
+		    opts.nresults == ML_MAX_RESULTS ||
+		    (size_t)(eq - t) >= sizeof(r->method) ||
+		    strlen(eq + 1) >= sizeof(r->want)) {
+			fprintf(stderr, "milterload: -R %s: want up to %d "
+			    "method=result pairs\n", s, ML_MAX_RESULTS);
+			exit(EX_USAGE);
+		}
+		memcpy(r->method, t, (size_t)(eq - t));
+		r->method[eq - t] = '\0';
+		memcpy(r->want, eq + 1, strlen(eq + 1) + 1);
+		opts.nresults++;
+	}
+	free(copy);
+}
+
+/* The bytes of file path with every line ending in CRLF, as the milter
+   protocol carries a message; exits if it cannot be read. */
+static char *
+msg_file_read(const char *path, size_t *len_out)
+{
+	struct buf	 b = BUF_INIT;
+	FILE		*f = fopen(path, "rb");
+	int		 ch, prev = 0;
+
+	if (f == NULL) {
+		fprintf(stderr, "milterload: %s: %s\n", path, strerror(errno));
+		exit(EX_NOINPUT);
+	}
+	while ((ch = getc(f)) != EOF) {
+		char cr = '\r', c8 = (char)ch;
+
+		if (ch == '\n' && prev != '\r')
+			buf_append(&b, &cr, 1);
+		buf_append(&b, &c8, 1);
+		prev = ch;
+		if (b.len > ML_MAX_SIZE) {
+			fprintf(stderr, "milterload: %s: larger than %ld "
+			    "bytes\n", path, ML_MAX_SIZE);
+			exit(EX_DATAERR);
+		}
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "milterload: %s: %s\n", path, strerror(errno));
+		exit(EX_IOERR);
+	}
+	fclose(f);
+	*len_out = b.len;
+	return b.data != NULL ? b.data : xstrdup("");
+}
+
+/* -m: the header fields of the message in file path into ml_fields, the
+   body into ml_body. A line that is neither a field nor the continuation
+   of one ends the header, as an empty line does. */
+static void
+msg_file_load(const char *path)
+{
+	char	*text = msg_file_read(path, &ml_filelen);
+	char	*p = text, *end = text + ml_filelen;
+	int	 cap = 0;
+
+	ml_nhdrs = 0;
+	while (p < end) {
+		char	*eol = strstr(p, "\r\n"), *colon, *v;
+		size_t	 n;
+
+		if (eol == NULL)
+			eol = end;
+		n = (size_t)(eol - p);
+		if ((*p == ' ' || *p == '\t') && ml_nhdrs > 0) {
+			/* Folded: the MTA joins the lines with LF. */
+			struct ml_field *f = &ml_fields[ml_nhdrs - 1];
+
+			v = xmalloc(strlen(f->value) + 1 + n + 1);
+			memcpy(v, f->value, strlen(f->value));
+			v[strlen(f->value)] = '\n';
+			memcpy(v + strlen(f->value) + 1, p, n);
+			v[strlen(f->value) + 1 + n] = '\0';
+			free(f->value);
+			f->value = v;
+		} else if (n > 0 && (colon = memchr(p, ':', n)) != NULL &&
+		    colon > p) {
+			if (ml_nhdrs == cap) {
+				cap = cap > 0 ? cap * 2 : 16;
+				ml_fields = xrealloc(ml_fields, (size_t)cap *
+				    sizeof(*ml_fields));
+			}
+			ml_fields[ml_nhdrs].name = xstrndup(p,
+			    (size_t)(colon - p));
+			ml_fields[ml_nhdrs++].value = xstrndup(colon + 1,
+			    (size_t)(eol - colon - 1));
+		} else {
+			break;
+		}
+		p = eol < end ? eol + 2 : end;
+	}
+	if (ml_nhdrs == 0) {
+		fprintf(stderr, "milterload: %s: no header field\n", path);
+		exit(EX_DATAERR);
+	}
+	/* The empty line that ends the header is not the body's. */
+	if (p + 2 <= end && p[0] == '\r' && p[1] == '\n')
+		p += 2;
+	ml_bodylen = (size_t)(end - p);
+	ml_body = xstrndup(p, ml_bodylen);
+	free(text);
+}
+
+/* Free what msg_file_load() made. */
+static void
+msg_file_free(void)
+{
+	for (int i = 0; ml_fields != NULL && i < ml_nhdrs; i++) {
+		free(ml_fields[i].name);
+		free(ml_fields[i].value);
+	}
+	free(ml_fields);
+	ml_fields = NULL;
 }
 
 /* A size: bytes, or kB or MB (1024-based) with the suffix k or m. */
@@ -1189,8 +1519,30 @@ main(int argc, char **argv)
 	opts.c.domain = "bench.example";
 	opts.rcpt_domain = "dest.example";
 	opts.sigs = 1;
-	while ((ch = getopt(argc, argv, "H:p:u:c:t:n:d:T:s:D:k:a:q")) != -1) {
+	while ((ch = getopt(argc, argv,
+	    "H:p:u:c:t:n:d:T:s:D:k:a:qIA:E:F:m:R:W")) != -1) {
 		switch (ch) {
+		case 'I':
+			opts.inbound = true;
+			break;
+		case 'A':
+			opts.client_addr = optarg;
+			break;
+		case 'E':
+			opts.helo = optarg;
+			break;
+		case 'F':
+			opts.mail_from = optarg;
+			break;
+		case 'm':
+			opts.msg_path = optarg;
+			break;
+		case 'R':
+			opt_results(optarg);
+			break;
+		case 'W':
+			opts.hold = true;
+			break;
 		case 's':
 			opts.size = opt_size(optarg);
 			break;
@@ -1220,10 +1572,17 @@ main(int argc, char **argv)
 	gmtime_r(&t, &tm);
 	strftime(ml_date, sizeof(ml_date), "%a, %d %b %Y %H:%M:%S +0000",
 	    &tm);
-	hdr = msg_header_bytes(0, 0);
-	ml_body = msg_body((size_t)opts.size > hdr ? (size_t)opts.size - hdr :
-	    0, &ml_bodylen);
+	if (opts.msg_path != NULL) {
+		msg_file_load(opts.msg_path);
+		hdr = msg_header_bytes(0, 0);
+	} else {
+		hdr = msg_header_bytes(0, 0);
+		ml_body = msg_body((size_t)opts.size > hdr ?
+		    (size_t)opts.size - hdr : 0, &ml_bodylen);
+	}
 	size = hdr + ml_bodylen;
+	ml_hold_all = opts.c.count > 0 && opts.c.count < opts.c.conc ?
+	    (int)opts.c.count : opts.c.conc;
 
 	ws = xcalloc((size_t)opts.c.threads, sizeof(*ws));
 	slots = xcalloc((size_t)opts.c.conc, sizeof(*slots));
@@ -1263,5 +1622,6 @@ main(int argc, char **argv)
 	free(slots);
 	free(ws);
 	free(ml_body);
+	msg_file_free();
 	return r;
 }
