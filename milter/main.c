@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dmarcverify.h"
 #include "gen.h"
 #include "glue.h"
 #include "log.h"
@@ -86,8 +87,10 @@ main(int argc, char **argv)
 	if (o.check) {
 		struct keyset *ks = keyset_new(cf, err, sizeof(err));
 
-		if (ks == NULL) {
+		if (ks == NULL || dmarcverify_init(
+		    cf->milter_public_suffix_list, err, sizeof(err)) < 0) {
 			fprintf(stderr, "sesgate-milter: %s\n", err);
+			keyset_free(&ks);
 			config_free(&cf);
 			return EX_CONFIG;
 		}

@@ -14,6 +14,7 @@ import base64
 import os
 import re
 import smtplib
+import subprocess
 import time
 
 import dkim
@@ -26,6 +27,7 @@ import pytest
 import dkimcheck
 import milterclient as mc
 from inbound import AUTHSERV_ID, RCPT, InboundLab, message, token_of
+from lab import MILTER, write_conf
 
 QUEUED = "250 2.0.0 Ok: queued as "
 INSIDE = "192.0.2.10"
@@ -650,3 +652,22 @@ def test_answer_is_cached_for_its_ttl(lab):
         assert delivered(got) == ar(f"spf={result} smtp.mailfrom={sender}",
                                     "dkim=none",
                                     f"dmarc=none header.from={name}.{z}")
+
+
+def test_missing_public_suffix_list_refuses_the_start(tmp_path):
+    """Without the public suffix list DMARC cannot find organizational
+    domains: -n says so and exits 78, and so does a start."""
+    conf = str(tmp_path / "sesgate.conf")
+    psl = str(tmp_path / "missing.dat")
+    write_conf(conf, {"milter": {"listen": "inet:1@127.0.0.1",
+                                 "public_suffix_list": psl}})
+    want = (f"sesgate-milter: public_suffix_list: {psl}: No such file or "
+            "directory\n")
+    r = subprocess.run([MILTER, "-n", "-c", conf], capture_output=True,
+                       text=True, timeout=30)
+    assert (r.returncode, r.stdout, r.stderr) == (78, "", want)
+    r = subprocess.run([MILTER, "-f", "-c", conf], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 78
+    assert f"public_suffix_list: {psl}: No such file or directory" in \
+        r.stderr
