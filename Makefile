@@ -37,6 +37,8 @@ PKGS		 = hiredis libevent inih libcrypto
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS	:= $(shell pkg-config --libs check 2>/dev/null)
+JSON_CFLAGS	:= $(shell pkg-config --cflags json-c 2>/dev/null)
+JSON_LIBS	:= $(shell pkg-config --libs json-c 2>/dev/null)
 CFLAGS		+= $(PKG_CFLAGS)
 
 LIB_SRC		 = lib/mem.c lib/log.c lib/str.c lib/buf.c lib/addr.c \
@@ -52,6 +54,8 @@ MILTER_SRC	 = milter/main.c milter/glue.c milter/gen.c milter/msg.c \
 		   milter/dkimverify.c milter/dmarcverify.c milter/inbound.c \
 		   milter/hdrfield.c milter/rules.c milter/pubkeycache.c \
 		   policyd/request.c policyd/decide.c
+FEEDBACK_SRC	 = feedback/main.c feedback/endpoint.c feedback/effects.c \
+		   feedback/certs.c feedback/snsmsg.c feedback/sesevent.c
 CTL_SRC		 = ctl/sesgatectl.c ctl/cmd_suppression.c ctl/cmd_identity.c \
 		   ctl/cmd_quota.c ctl/cmd_pause.c ctl/output.c ctl/bulk.c \
 		   ctl/cmd_dkim.c
@@ -62,7 +66,8 @@ UNIT_SRC	 = tests/unit/main.c tests/unit/test_request.c \
 		   tests/unit/test_decide.c tests/unit/test_fromhdr.c \
 		   tests/unit/test_mime.c tests/unit/test_mimeparam.c \
 		   tests/unit/test_dkimkey.c tests/unit/test_receipt.c \
-		   tests/unit/test_authres.c
+		   tests/unit/test_authres.c tests/unit/test_sesevent.c \
+		   tests/unit/test_snsmsg.c
 BENCH_SRC	 = tests/bench/loadgen.c tests/bench/dunno-server.c \
 		   tests/bench/milterload.c tests/bench/benchstat.c
 
@@ -70,10 +75,12 @@ obj		 = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB_OBJ		 = $(call obj,$(LIB_SRC))
 POLICYD_OBJ	 = $(call obj,$(POLICYD_SRC))
 MILTER_OBJ	 = $(call obj,$(MILTER_SRC))
+FEEDBACK_OBJ	 = $(call obj,$(FEEDBACK_SRC))
 CTL_OBJ		 = $(call obj,$(CTL_SRC))
 UNIT_OBJ	 = $(call obj,$(UNIT_SRC))
 
 PROGS		 = $(BUILD)/sesgate-policyd $(BUILD)/sesgate-milter \
+		   $(BUILD)/sesgate-feedbackd \
 		   $(BUILD)/sesgatectl
 UNIT		 = $(BUILD)/unit-tests
 BENCH_BIN	 = $(BUILD)/loadgen $(BUILD)/dunno-server $(BUILD)/milterload
@@ -104,6 +111,13 @@ $(BUILD)/sesgate-milter: $(MILTER_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ -lmilter -lopendkim -lspf2 -lopendmarc \
 	    -lunbound $(PKG_LIBS) -lpthread -lm
 
+# json-c only where it is used: the feedback daemon and its unit tests.
+$(FEEDBACK_OBJ) $(BUILD)/tests/unit/test_snsmsg.o \
+    $(BUILD)/tests/unit/test_sesevent.o: CFLAGS += $(JSON_CFLAGS)
+
+$(BUILD)/sesgate-feedbackd: $(FEEDBACK_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(PKG_LIBS) -lm
+
 $(BUILD)/sesgatectl: $(CTL_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
@@ -111,8 +125,9 @@ $(BUILD)/sesgatectl: $(CTL_OBJ) $(LIB_OBJ)
 $(UNIT): $(UNIT_OBJ) $(filter-out $(BUILD)/policyd/main.o \
 	    $(BUILD)/policyd/server.o,$(POLICYD_OBJ)) $(LIB_OBJ) \
 	    $(BUILD)/milter/fromhdr.o $(BUILD)/milter/mime.o \
-	    $(BUILD)/milter/mimeparam.o $(BUILD)/milter/authres.o
-	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm
+	    $(BUILD)/milter/mimeparam.o $(BUILD)/milter/authres.o \
+	    $(BUILD)/feedback/sesevent.o $(BUILD)/feedback/snsmsg.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(JSON_LIBS) $(PKG_LIBS) -lm
 
 $(BUILD)/loadgen: $(BUILD)/tests/bench/loadgen.o \
 	    $(BUILD)/tests/bench/benchstat.o
@@ -149,11 +164,13 @@ install: all
 	    $(DESTDIR)$(DOCDIR)/examples
 	install -m 0755 $(BUILD)/sesgate-policyd $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(BUILD)/sesgate-milter $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(BUILD)/sesgate-feedbackd $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(BUILD)/sesgatectl $(DESTDIR)$(SBINDIR)/
 	install -m 0644 man/sesgate.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/sesgate-redis.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 0644 man/sesgate-policyd.8 man/sesgate-milter.8 \
-	    man/sesgatectl.8 $(DESTDIR)$(MANDIR)/man8/
+	    man/sesgate-feedbackd.8 man/sesgatectl.8 \
+	    $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 conf/sesgate.conf conf/main.cf conf/master.cf \
 	    $(DESTDIR)$(DOCDIR)/examples/
 	install -m 0755 contrib/scripts/*.sh $(DESTDIR)$(DOCDIR)/examples/
@@ -163,11 +180,13 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/sesgate-policyd \
-	    $(DESTDIR)$(SBINDIR)/sesgate-milter $(DESTDIR)$(SBINDIR)/sesgatectl
+	    $(DESTDIR)$(SBINDIR)/sesgate-milter \
+	    $(DESTDIR)$(SBINDIR)/sesgate-feedbackd $(DESTDIR)$(SBINDIR)/sesgatectl
 	rm -f $(DESTDIR)$(MANDIR)/man5/sesgate.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man7/sesgate-redis.7 \
 	    $(DESTDIR)$(MANDIR)/man8/sesgate-policyd.8 \
 	    $(DESTDIR)$(MANDIR)/man8/sesgate-milter.8 \
+	    $(DESTDIR)$(MANDIR)/man8/sesgate-feedbackd.8 \
 	    $(DESTDIR)$(MANDIR)/man8/sesgatectl.8
 	rm -rf $(DESTDIR)$(DOCDIR)
 

@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "cidr.h"
 #include "config.h"
+#include "log.h"
 #include "mem.h"
 #include "receipt.h"
 #include "redisurl.h"
@@ -135,6 +136,19 @@ static const struct config_opt config_opts[] = {
 	LIMITS("policyd", account, policyd_account, "50000", "14"),
 	LIMITS("policyd", domain, policyd_domain, "unlimited", "unlimited"),
 	LIMITS("policyd", sender, policyd_sender, "unlimited", "unlimited"),
+
+	{ "feedbackd", "listen", OPT_LISTEN, OFF(feedbackd_listen),
+	    "inet:127.0.0.1:8025", 0, 0, NULL, false },
+	{ "feedbackd", "path", OPT_STR, OFF(feedbackd_path), "/sns",
+	    0, 0, NULL, false },
+	{ "feedbackd", "cert_dir", OPT_STR, OFF(feedbackd_cert_dir),
+	    SYSCONFDIR "/sesgate/sns-certs", 0, 0, NULL, false },
+	{ "feedbackd", "topic_arns", OPT_LIST, OFF(feedbackd_topic_arns), "",
+	    0, 0, NULL, false },
+	{ "feedbackd", "max_body_size", OPT_SIZE, OFF(feedbackd_max_body),
+	    "1M", 16LL << 10, 16LL << 20, NULL, false },
+	{ "feedbackd", "dedupe_ttl", OPT_DURATION, OFF(feedbackd_dedupe_ttl_ms),
+	    "7d", 60000, 366LL * 86400000, NULL, false },
 
 	{ "milter", "listen", OPT_SOCKET, OFF(milter_listen),
 	    "inet:8891@127.0.0.1", 0, 0, NULL, false },
@@ -1076,4 +1090,18 @@ config_free(struct config **cfp)
 		config_free_field(cf, &config_opts[i]);
 	free(cf->path);
 	free(cf);
+}
+
+struct config *
+config_reload(const char *path, const char *who)
+{
+	char		*errors = NULL;
+	struct config	*cf = config_load(path, &errors);
+
+	if (cf == NULL) {
+		log_err(NULL, "%s: reload: configuration errors; keeping the "
+		    "running one:\n%s", who, errors);
+		free(errors);
+	}
+	return cf;
 }

@@ -1,8 +1,8 @@
 /*
  * config.h - sesgate.conf as the programs see it: one struct, built once by
  * config_load() and never written after. Sections: [global], [redis],
- * [policyd], [milter]. A reload builds a new struct and swaps the pointer; a failed
- * reload leaves the running one in place.
+ * [policyd], [milter], [feedbackd]. A reload builds a new struct and
+ * swaps the pointer; a failed reload leaves the running one in place.
  */
 #ifndef SESGATE_CONFIG_H
 #define SESGATE_CONFIG_H
@@ -81,6 +81,14 @@ struct config {
 	struct config_limits	 policyd_domain;
 	struct config_limits	 policyd_sender;
 
+	/* [feedbackd] */
+	char			**feedbackd_listen;	/* NULL-terminated */
+	char			*feedbackd_path;
+	char			*feedbackd_cert_dir;
+	char			**feedbackd_topic_arns;	/* empty: any */
+	long long		 feedbackd_max_body;	/* bytes */
+	long long		 feedbackd_dedupe_ttl_ms;
+
 	/* [milter] */
 	char			*milter_listen;		/* libmilter socket */
 	char			**milter_outbound_daemons;
@@ -118,6 +126,10 @@ struct config {
    one per line ("FILE:LINE: [section] key: what is wrong"), in *errors_out
    (caller frees). A missing or unreadable file is such a problem. */
 struct config	*config_load(const char *path, char **errors_out);
+/* config_load() for a reload: on errors they are logged ("WHO: reload:
+   configuration errors; keeping the running one:" and the list) and the
+   result is NULL. */
+struct config	*config_reload(const char *path, const char *who);
 /* Defaults only, as if the file were empty. */
 struct config	*config_defaults(void);
 /* Write the effective configuration in sesgate.conf form (secrets shown

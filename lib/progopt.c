@@ -60,3 +60,36 @@ progopt_write_pid(const char *path)
 	if (fclose(fp) != 0)
 		die(EX_CANTCREAT, "%s: %m", path);
 }
+
+int
+progopt_daemon(const char *prog, int argc, char **argv,
+    int (*run)(struct config *, const char *))
+{
+	struct progopt	 o;
+	struct config	*cf;
+	char		*errors = NULL;
+	int		 status;
+
+	progopt_parse(prog, "stay in the foreground and log to stderr",
+	    "check the configuration, print it and exit", argc, argv, &o);
+	cf = config_load(o.conf, &errors);
+	if (cf == NULL) {
+		fprintf(stderr, "%s: configuration errors:\n%s", prog, errors);
+		free(errors);
+		return EX_CONFIG;
+	}
+	if (o.check) {
+		config_print(cf, stdout);
+		config_free(&cf);
+		return EX_OK;
+	}
+	log_open(prog, cf->log_facility, o.foreground, cf->log_level);
+	if (!o.foreground && daemon(0, 0) < 0)
+		die(EX_OSERR, "%s: cannot detach: %m", prog);
+	if (o.pidfile != NULL)
+		progopt_write_pid(o.pidfile);
+	status = run(cf, o.conf);
+	if (o.pidfile != NULL)
+		(void)unlink(o.pidfile);
+	return status;
+}

@@ -21,4 +21,13 @@ void	progopt_parse(const char *prog, const char *fdesc, const char *ndesc,
 /* Write the process ID to path; dies (EX_CANTCREAT) when it cannot. */
 void	progopt_write_pid(const char *path);
 
+struct config;
+
+/* The main() of an event-loop daemon named prog: the command line, the
+   configuration (errors to stderr: EX_CONFIG), -n, logging, detaching
+   unless -f, the pid file, then run(cf, path of the file), which takes
+   cf over. The exit status. */
+int	progopt_daemon(const char *prog, int argc, char **argv,
+	    int (*run)(struct config *, const char *));
+
 #endif

@@ -27,6 +27,7 @@ static const char *const kind_names[] = {
 	[SCHEMA_LIMITS] = "limits",
 	[SCHEMA_USAGE] = "usage",
 	[SCHEMA_RECEIPT] = "receipt",
+	[SCHEMA_FEEDBACK_SEEN] = "feedback:seen",
 };
 
 int
@@ -40,6 +41,7 @@ schema_key(char *out, size_t outlen, const char *prefix, enum schema_kind kind,
 		return str_fmt(out, outlen, "%s%s", prefix, kind_names[kind]);
 	case SCHEMA_SUPPRESSION:
 	case SCHEMA_RECEIPT:
+	case SCHEMA_FEEDBACK_SEEN:
 		return str_fmt(out, outlen, "%s%s:%s", prefix,
 		    kind_names[kind], id);
 	case SCHEMA_PAUSE:
@@ -198,6 +200,7 @@ schema_add_key(struct schema_argv *out, const char *prefix,
 		    NULL);
 	case SCHEMA_SUPPRESSION:
 	case SCHEMA_RECEIPT:
+	case SCHEMA_FEEDBACK_SEEN:
 		return schema_argv_cat(out, prefix, kind_names[kind], ":", id);
 	default:
 		break;

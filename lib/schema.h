@@ -27,6 +27,8 @@ enum schema_kind {
 	SCHEMA_USAGE,		/* STRING (BITFIELD) window state; per level */
 	SCHEMA_RECEIPT,		/* STREAM of a receipt rule's notify action;
 				   id: the stream name */
+	SCHEMA_FEEDBACK_SEEN,	/* STRING: an SNS message already applied;
+				   id: its MessageId */
 };
 
 enum schema_level {
@@ -36,8 +38,8 @@ enum schema_level {
 };
 
 /* The key of `kind` for `level` and `id` (id unused for the account level
-   and for IDENTITIES, SUPPRESSED, STATS; level unused for SUPPRESSION and
-   RECEIPT) into out. 0, or -1 when it does
+   and for IDENTITIES, SUPPRESSED, STATS; level unused for SUPPRESSION,
+   RECEIPT and FEEDBACK_SEEN) into out. 0, or -1 when it does
    not fit (never truncated). */
 int	schema_key(char *out, size_t outlen, const char *prefix,
 	    enum schema_kind kind, enum schema_level level, const char *id);

@@ -29,17 +29,12 @@ static const char *conf_path = CONFIG_DEFAULT_PATH;
 static void
 reload(void)
 {
-	struct config	*cf;
-	char		*errors = NULL, err[4096];
+	struct config	*cf = config_reload(conf_path, "milter");
+	char		 err[4096];
 	int		 facility, level;
 
-	cf = config_load(conf_path, &errors);
-	if (cf == NULL) {
-		log_err(NULL, "milter: reload: configuration errors; keeping "
-		    "the running one:\n%s", errors);
-		free(errors);
+	if (cf == NULL)
 		return;
-	}
 	facility = cf->log_facility;
 	level = cf->log_level;
 	if (gen_install(cf, err, sizeof(err)) < 0) {

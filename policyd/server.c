@@ -672,18 +672,12 @@ static void
 server_reload(evutil_socket_t fd, short what, void *arg)
 {
 	struct server	*srv = arg;
-	struct config	*cf;
-	char		*errors = NULL;
+	struct config	*cf = config_reload(srv->conf_path, "policyd");
 
 	(void)fd;
 	(void)what;
-	cf = config_load(srv->conf_path, &errors);
-	if (cf == NULL) {
-		log_err(NULL, "policyd: reload failed; keeping the running "
-		    "configuration:\n%s", errors);
-		free(errors);
+	if (cf == NULL)
 		return;
-	}
 	if (!server_same_list(cf->policyd_listen,
 	    srv->cfr->cf->policyd_listen))
 		log_warning(NULL, "policyd: reload: listen changed; a restart "

@@ -22,6 +22,8 @@ def test_install_and_uninstall(tmp_path):
              "SYSCONFDIR=/etc")
     assert r.returncode == 0, r.stdout + r.stderr
     for path, mode in [("usr/sbin/sesgate-policyd", 0o755),
+                       ("usr/sbin/sesgate-feedbackd", 0o755),
+                       ("usr/share/man/man8/sesgate-feedbackd.8", 0o644),
                        ("usr/sbin/sesgatectl", 0o755),
                        ("usr/share/man/man8/sesgate-policyd.8", 0o644),
                        ("usr/share/man/man8/sesgatectl.8", 0o644),

@@ -271,9 +271,10 @@ def test_sighup_reload(redis_server, policyd_factory):
 
     lineno = rewrite_conf(p, "account_max_24h", "lots")
     os.kill(p.proc.pid, signal.SIGHUP)
-    assert wait_for(lambda: "reload failed" in p.logtext(), 5)
+    assert wait_for(lambda: "reload: configuration errors" in p.logtext(),
+                    5)
     log = p.logtext()
-    assert "reload failed; keeping the running configuration" in log
+    assert "reload: configuration errors; keeping the running one" in log
     assert (f'{p.conf}:{lineno}: [policyd] account_max_24h: bad value '
             f'"lots"') in log
     assert count_lines(p, "configuration reloaded from") == 1

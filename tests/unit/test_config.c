@@ -758,7 +758,7 @@ END_TEST
 START_TEST(test_option_table)
 {
 	const char	*section, *name;
-	size_t		 i, n[4] = { 0, 0, 0, 0 };
+	size_t		 i, n[5] = { 0, 0, 0, 0, 0 };
 
 	for (i = 0; config_option(i, &section, &name); i++) {
 		if (strcmp(section, "global") == 0)
@@ -769,6 +769,8 @@ START_TEST(test_option_table)
 			n[2]++;
 		else if (strcmp(section, "milter") == 0)
 			n[3]++;
+		else if (strcmp(section, "feedbackd") == 0)
+			n[4]++;
 		else
 			ck_abort_msg("config_option: \"%zu\": section \"%s\"",
 			    i, section);
@@ -777,6 +779,7 @@ START_TEST(test_option_table)
 	EXPECT_INT("config_option", "redis keys", n[1], 5);
 	EXPECT_INT("config_option", "policyd keys", n[2], 22);
 	EXPECT_INT("config_option", "milter keys", n[3], 28);
+	EXPECT_INT("config_option", "feedbackd keys", n[4], 6);
 	EXPECT_STR("config_store_action_name", "0",
 	    config_store_action_name(STORE_ACTION_DEFER_IF_PERMIT),
 	    "defer_if_permit");

@@ -47,5 +47,7 @@ Suite	*mimeparam_suite(void);
 Suite	*dkimkey_suite(void);
 Suite	*receipt_suite(void);
 Suite	*authres_suite(void);
+Suite	*sesevent_suite(void);
+Suite	*snsmsg_suite(void);
 
 #endif

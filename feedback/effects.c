@@ -1,0 +1,134 @@
+/*
+ * effects.c - SES events into Redis (see effects.h). The repeat check
+ * comes first and the MessageId is stored last, so a message whose
+ * effects failed half way is applied again when SNS retries it: the
+ * suppression entries are written again (the same entries), the
+ * counters once more.
+ * XXX the counters of such a retry count twice; one script op doing the
+ * check, the entries, the counters and the mark together would make the
+ * whole atomic.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "admin.h"
+#include "effects.h"
+#include "log.h"
+#include "suppression.h"
+#include "str.h"
+
+void
+effects_counter(const struct sesevent *e, char *out, size_t outlen)
+{
+	const char	*kind = sesevent_kind_name(e->kind);
+	size_t		 o;
+
+	o = (size_t)snprintf(out, outlen, "feedbackd:");
+	for (const char *p = kind; *p != '\0' && o + 1 < outlen; p++)
+		out[o++] = *p == ' ' ? '_' : (char)tolower((unsigned char)*p);
+	out[o < outlen ? o : outlen - 1] = '\0';
+	if (e->kind == SESEVENT_BOUNCE) {
+		char t[32];
+
+		(void)str_copy(t, sizeof(t),
+		    sesevent_bounce_name(e->bounce_type));
+		(void)str_fmt(out + strlen(out), outlen - strlen(out), "_%s",
+		    str_lower(t));
+	} else if (e->kind == SESEVENT_COMPLAINT &&
+	    strcmp(e->feedback_type, "not-spam") == 0) {
+		(void)str_fmt(out + strlen(out), outlen - strlen(out),
+		    "_not_spam");
+	}
+}
+
+/* Whether the event puts its recipients on the suppression list. */
+static const char *
+effects_reason(const struct sesevent *e)
+{
+	if (e->kind == SESEVENT_BOUNCE &&
+	    e->bounce_type == SESEVENT_BOUNCE_PERMANENT)
+		return "BOUNCE";
+	/* A recipient who marked the message as not spam takes back a
+	   complaint (RFC 5965's not-spam feedback type). */
+	if (e->kind == SESEVENT_COMPLAINT &&
+	    strcmp(e->feedback_type, "not-spam") != 0)
+		return "COMPLAINT";
+	return NULL;
+}
+
+static int
+effects_suppress(struct store *st, const struct sesevent *e,
+    const char *reason, struct effects_out *out, char *errbuf,
+    size_t errlen)
+{
+	for (size_t i = 0; i < e->nrcpts; i++) {
+		struct suppression_in	in = {
+			.addr = e->rcpts[i].addr,
+			.reason = reason,
+			.source = "feedback",
+			.bounce_type = sesevent_bounce_name(e->bounce_type),
+			.bounce_subtype = e->bounce_subtype,
+			.feedback_type = e->feedback_type,
+			.diagnostic = e->rcpts[i].diagnostic,
+			.feedback_id = e->feedback_id,
+			.message_id = e->ses_message_id,
+		};
+		char			why[256];
+		int			rc;
+
+		rc = suppression_add(st, &in, why, sizeof(why));
+		if (rc == ADMIN_EINPUT) {
+			log_warning(e->ses_message_id, "feedbackd: recipient "
+			    "<%s> not suppressed: %s", ADMIN_QUOTE(in.addr),
+			    why);
+			out->skipped++;
+			continue;
+		}
+		if (rc < 0) {
+			(void)str_copy(errbuf, errlen, why);
+			return -1;
+		}
+		out->suppressed++;
+	}
+	return 0;
+}
+
+int
+effects_apply(struct store *st, const struct sesevent *e,
+    const char *sns_id, long long dedupe_ttl_ms, struct effects_out *out,
+    char *errbuf, size_t errlen)
+{
+	char			 seen[SCHEMA_KEY_MAX], stats[SCHEMA_KEY_MAX];
+	char			 field[64], n[24], ttl[24];
+	const char		*reason = effects_reason(e);
+	struct store_reply	*r;
+	long long		 exists;
+
+	memset(out, 0, sizeof(*out));
+	if (admin_key(st, seen, sizeof(seen), SCHEMA_FEEDBACK_SEEN,
+	    SCHEMA_ACCOUNT, sns_id, errbuf, errlen) < 0 ||
+	    admin_key(st, stats, sizeof(stats), SCHEMA_STATS, SCHEMA_ACCOUNT,
+	    NULL, errbuf, errlen) < 0)
+		return -1;
+	exists = admin_int_reply(admin_cmd(st, errbuf, errlen, 2, "EXISTS",
+	    seen), errbuf, errlen);
+	if (exists < 0)
+		return -1;
+	if (exists > 0)
+		return 0;
+	if (reason != NULL &&
+	    effects_suppress(st, e, reason, out, errbuf, errlen) < 0)
+		return -1;
+	effects_counter(e, field, sizeof(field));
+	snprintf(n, sizeof(n), "%zu", e->nrcpts > 0 ? e->nrcpts : 1);
+	if (admin_int_reply(admin_cmd(st, errbuf, errlen, 4, "HINCRBY", stats,
+	    field, n), errbuf, errlen) < 0)
+		return -1;
+	snprintf(ttl, sizeof(ttl), "%lld", dedupe_ttl_ms);
+	r = admin_cmd(st, errbuf, errlen, 5, "SET", seen, "1", "PX", ttl);
+	if (r == NULL)
+		return -1;
+	store_reply_free(&r);
+	return 1;
+}

@@ -1,0 +1,35 @@
+/*
+ * effects.h - what one SES event does to the Redis store: a permanent
+ * bounce or a complaint (other than not-spam) puts each recipient on the
+ * suppression list with the feedback it came from, and every event is
+ * counted in the statistics hash (feedbackd:<kind>, per recipient where
+ * the event has recipients). Each SNS message takes effect once: its
+ * MessageId is remembered for dedupe_ttl. Built on store.h; one struct
+ * store per thread.
+ */
+#ifndef SESGATE_EFFECTS_H
+#define SESGATE_EFFECTS_H
+
+#include <stddef.h>
+
+#include "sesevent.h"
+#include "store.h"
+
+/* What applying an event did, for the log line. */
+struct effects_out {
+	size_t	suppressed;	/* recipients put on the suppression list */
+	size_t	skipped;	/* recipients whose address was refused */
+};
+
+/* Apply e, carried by the SNS message sns_id, unless that message took
+   effect already. 1 applied, 0 a repeat (nothing done), -1 Redis failed
+   (errbuf; the message may be offered again). */
+int	effects_apply(struct store *st, const struct sesevent *e,
+	    const char *sns_id, long long dedupe_ttl_ms,
+	    struct effects_out *out, char *errbuf, size_t errlen);
+
+/* The statistics field of an event: "feedbackd:bounce_permanent", ...;
+   into out (64 bytes). */
+void	effects_counter(const struct sesevent *e, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,394 @@
+/*
+ * endpoint.c - the SNS endpoint (see endpoint.h). What SNS is answered:
+ *   200  applied, a repeat, or a (un)subscription confirmation logged;
+ *   400  not an SNS message, a bad SigningCertURL, no such certificate,
+ *        a signature that does not parse; 403 a signature that does not
+ *        verify, or a topic not allowed; 404 another path; 405 not POST;
+ *        413 too large (evhttp);
+ *   503  Redis cannot take the effects now (SNS retries).
+ * SNS counts every 4xx as delivered and never retries it: nothing
+ * refused is stored. Single-threaded; Redis is asked synchronously, with
+ * the [redis] timeout, between events.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include "admin.h"
+#include "certs.h"
+#include "effects.h"
+#include "endpoint.h"
+#include "log.h"
+#include "mem.h"
+#include "sesevent.h"
+#include "snsmsg.h"
+#include "store.h"
+#include "str.h"
+
+struct endpoint {
+	struct event_base	*base;
+	struct evhttp		*http;
+	struct config		*cf;
+	const char		*conf_path;
+	struct certs		*certs;
+	struct store		*st;
+};
+
+static void
+endpoint_reply(struct evhttp_request *req, int code, const char *reason,
+    const char *text)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b != NULL)
+		evbuffer_add_printf(b, "%s\n", text);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain");
+	evhttp_send_reply(req, code, reason, b);
+	if (b != NULL)
+		evbuffer_free(b);
+}
+
+static bool
+endpoint_topic_ok(const struct config *cf, const char *arn)
+{
+	char **l = cf->feedbackd_topic_arns;
+
+	if (l == NULL || l[0] == NULL)
+		return true;
+	for (; *l != NULL; l++)
+		if (strcmp(*l, arn) == 0)
+			return true;
+	return false;
+}
+
+/* The connection to Redis, opened when needed. */
+static struct store *
+endpoint_store(struct endpoint *ep, char *errbuf, size_t errlen)
+{
+	if (ep->st == NULL)
+		ep->st = store_open(ep->cf, errbuf, errlen);
+	return ep->st;
+}
+
+/* An SES notification: its effects, then the answer. */
+static void
+endpoint_notification(struct endpoint *ep, struct evhttp_request *req,
+    const struct snsmsg *m)
+{
+	struct sesevent		 e;
+	struct effects_out	 out;
+	struct store		*st;
+	char			 err[512];
+	int			 rc;
+
+	if (sesevent_parse(m->message, strlen(m->message), &e, err,
+	    sizeof(err)) < 0) {
+		/* SES's own note when a topic is attached to an identity. */
+		if (strstr(err, "\"AmazonSnsSubscriptionSucceeded\"") !=
+		    NULL) {
+			log_info(NULL, "feedbackd: sns=%s: SES is now "
+			    "publishing to topic %s",
+			    ADMIN_QUOTE(m->message_id),
+			    ADMIN_QUOTE(m->topic_arn));
+			endpoint_reply(req, 200, "OK", "logged");
+			return;
+		}
+		log_warning(NULL, "feedbackd: sns=%s: not an SES event: %s; "
+		    "answering 400", ADMIN_QUOTE(m->message_id), err);
+		endpoint_reply(req, 400, "Bad Request", "not an SES event");
+		return;
+	}
+	st = endpoint_store(ep, err, sizeof(err));
+	rc = st != NULL ? effects_apply(st, &e, m->message_id,
+	    ep->cf->feedbackd_dedupe_ttl_ms, &out, err, sizeof(err)) : -1;
+	if (rc < 0) {
+		log_err(e.ses_message_id, "feedbackd: sns=%s: Redis: %s; "
+		    "answering 503", ADMIN_QUOTE(m->message_id), err);
+		store_close(&ep->st);
+		endpoint_reply(req, 503, "Service Unavailable",
+		    "cannot store now");
+	} else {
+		log_info(e.ses_message_id, "feedbackd: sns=%s event=%s%s%s "
+		    "recipients=%zu suppressed=%zu%s", ADMIN_QUOTE(m->message_id),
+		    sesevent_kind_name(e.kind),
+		    e.kind == SESEVENT_BOUNCE ? "/" : "",
+		    e.kind == SESEVENT_BOUNCE ?
+		    sesevent_bounce_name(e.bounce_type) : "", e.nrcpts,
+		    out.suppressed, rc == 0 ? " repeat" : "");
+		endpoint_reply(req, 200, "OK", rc == 0 ? "repeat" : "stored");
+	}
+	sesevent_clear(&e);
+}
+
+/* Check one SNS message: true when it may be acted on, else false and
+   the answer given. */
+static bool
+endpoint_check(struct endpoint *ep, struct evhttp_request *req,
+    const struct snsmsg *m)
+{
+	const char	*pem;
+	size_t		 len;
+	char		 err[512];
+
+	if (!endpoint_topic_ok(ep->cf, m->topic_arn)) {
+		log_warning(NULL, "feedbackd: sns=%s: topic %s not in "
+		    "topic_arns; answering 403", ADMIN_QUOTE(m->message_id),
+		    ADMIN_QUOTE(m->topic_arn));
+		endpoint_reply(req, 403, "Forbidden", "topic not allowed");
+		return false;
+	}
+	if (!snsmsg_url_ok(m->signing_cert_url, true)) {
+		log_warning(NULL, "feedbackd: sns=%s: SigningCertURL %s is not "
+		    "an https URL of an SNS host; answering 400",
+		    ADMIN_QUOTE(m->message_id),
+		    ADMIN_QUOTE(m->signing_cert_url));
+		endpoint_reply(req, 400, "Bad Request",
+		    "bad SigningCertURL");
+		return false;
+	}
+	pem = certs_get(ep->certs, m->signing_cert_url, &len, err,
+	    sizeof(err));
+	if (pem == NULL) {
+		log_warning(NULL, "feedbackd: sns=%s: %s; answering 400",
+		    ADMIN_QUOTE(m->message_id), err);
+		endpoint_reply(req, 400, "Bad Request",
+		    "unknown signing certificate");
+		return false;
+	}
+	switch (snsmsg_verify(m, pem, len, err, sizeof(err))) {
+	case 1:
+		return true;
+	case 0:
+		log_warning(NULL, "feedbackd: sns=%s: signature: %s; "
+		    "answering 403", ADMIN_QUOTE(m->message_id), err);
+		endpoint_reply(req, 403, "Forbidden", "bad signature");
+		return false;
+	default:
+		log_err(NULL, "feedbackd: sns=%s: %s; answering 400",
+		    ADMIN_QUOTE(m->message_id), err);
+		endpoint_reply(req, 400, "Bad Request",
+		    "unusable signing certificate");
+		return false;
+	}
+}
+
+static void
+endpoint_request(struct evhttp_request *req, void *arg)
+{
+	struct endpoint	*ep = arg;
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
+	struct snsmsg	 m;
+	size_t		 n = evbuffer_get_length(in);
+	char		 err[512];
+	const char	*body;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "POST");
+		endpoint_reply(req, 405, "Method Not Allowed", "POST only");
+		return;
+	}
+	body = (const char *)evbuffer_pullup(in, -1);
+	if (body == NULL || n == 0 ||
+	    snsmsg_parse(body, n, &m, err, sizeof(err)) < 0) {
+		log_warning(NULL, "feedbackd: not an SNS message (%zu bytes): "
+		    "%s; answering 400", n, n == 0 ? "empty" : err);
+		endpoint_reply(req, 400, "Bad Request",
+		    "not an SNS message");
+		return;
+	}
+	if (endpoint_check(ep, req, &m)) {
+		switch (m.type) {
+		case SNSMSG_NOTIFICATION:
+			endpoint_notification(ep, req, &m);
+			break;
+		case SNSMSG_SUBSCRIPTION_CONFIRMATION:
+			if (!snsmsg_url_ok(m.subscribe_url, false)) {
+				log_warning(NULL, "feedbackd: sns=%s: "
+				    "SubscribeURL %s is not an https URL of "
+				    "an SNS host; answering 400",
+				    ADMIN_QUOTE(m.message_id),
+				    ADMIN_QUOTE(m.subscribe_url));
+				endpoint_reply(req, 400, "Bad Request",
+				    "bad SubscribeURL");
+				break;
+			}
+			/* XXX confirming by fetching SubscribeURL needs an
+			   HTTPS client; until then the administrator does
+			   it. */
+			log_warning(NULL, "feedbackd: sns=%s: subscription "
+			    "to %s; confirm it by fetching %s",
+			    ADMIN_QUOTE(m.message_id),
+			    ADMIN_QUOTE(m.topic_arn),
+			    ADMIN_QUOTE(m.subscribe_url));
+			endpoint_reply(req, 200, "OK", "logged");
+			break;
+		case SNSMSG_UNSUBSCRIBE_CONFIRMATION:
+			log_warning(NULL, "feedbackd: sns=%s: unsubscribed "
+			    "from %s", ADMIN_QUOTE(m.message_id),
+			    ADMIN_QUOTE(m.topic_arn));
+			endpoint_reply(req, 200, "OK", "logged");
+			break;
+		}
+	}
+	snsmsg_clear(&m);
+}
+
+static void
+endpoint_other(struct evhttp_request *req, void *arg)
+{
+	(void)arg;
+	endpoint_reply(req, 404, "Not Found", "not here");
+}
+
+/* Listen on one "inet:HOST:PORT" or "unix:/path" spec. */
+static int
+endpoint_listen(struct endpoint *ep, const char *spec, char *errbuf,
+    size_t errlen)
+{
+	struct evconnlistener	*l = NULL;
+	unsigned		 flags = LEV_OPT_CLOSE_ON_FREE |
+				    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
+
+	if (strncmp(spec, "unix:", 5) == 0) {
+		struct sockaddr_un	sun = { .sun_family = AF_UNIX };
+		evutil_socket_t		fd;
+
+		if (str_copy(sun.sun_path, sizeof(sun.sun_path),
+		    spec + 5) < 0) {
+			snprintf(errbuf, errlen, "%s: path too long", spec);
+			return -1;
+		}
+		(void)unlink(sun.sun_path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sun,
+		    sizeof(sun)) < 0 || chmod(sun.sun_path, 0660) < 0 ||
+		    listen(fd, 128) < 0) {
+			snprintf(errbuf, errlen, "%s: %s", spec,
+			    strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		l = evconnlistener_new(ep->base, NULL, NULL,
+		    LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	} else {
+		struct sockaddr_storage	ss;
+		int			sslen = sizeof(ss);
+
+		memset(&ss, 0, sizeof(ss));
+		if (strncmp(spec, "inet:", 5) != 0 ||
+		    evutil_parse_sockaddr_port(spec + 5,
+		    (struct sockaddr *)&ss, &sslen) < 0) {
+			snprintf(errbuf, errlen, "%s: want inet:ADDRESS:PORT "
+			    "or unix:/path", spec);
+			return -1;
+		}
+		l = evconnlistener_new_bind(ep->base, NULL, NULL, flags, 128,
+		    (struct sockaddr *)&ss, sslen);
+	}
+	if (l == NULL || evhttp_bind_listener(ep->http, l) == NULL) {
+		snprintf(errbuf, errlen, "%s: cannot listen: %s", spec,
+		    strerror(errno));
+		if (l != NULL)
+			evconnlistener_free(l);
+		return -1;
+	}
+	log_info(NULL, "feedbackd: listening on %s, path %s", spec,
+	    ep->cf->feedbackd_path);
+	return 0;
+}
+
+static void
+endpoint_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct endpoint *ep = arg;
+
+	(void)what;
+	log_info(NULL, "feedbackd: signal %d, stopping", (int)sig);
+	event_base_loopexit(ep->base, NULL);
+}
+
+/* SIGHUP: the configuration again; the listeners stay as they are. */
+static void
+endpoint_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct endpoint	*ep = arg;
+	struct config	*cf = config_reload(ep->conf_path, "feedbackd");
+
+	(void)sig;
+	(void)what;
+	if (cf == NULL)
+		return;
+	evhttp_del_cb(ep->http, ep->cf->feedbackd_path);
+	config_free(&ep->cf);
+	ep->cf = cf;
+	evhttp_set_cb(ep->http, cf->feedbackd_path, endpoint_request, ep);
+	evhttp_set_max_body_size(ep->http, (ev_ssize_t)cf->feedbackd_max_body);
+	certs_free(&ep->certs);
+	ep->certs = certs_new(cf->feedbackd_cert_dir);
+	store_close(&ep->st);
+	log_reconfigure(cf->log_facility, cf->log_level);
+	log_info(NULL, "feedbackd: reloaded %s (listeners unchanged)",
+	    ep->conf_path);
+}
+
+int
+endpoint_run(struct config *cf, const char *conf_path)
+{
+	struct endpoint	 ep = { .cf = cf, .conf_path = conf_path };
+	struct event	*ev[3];
+	char		 err[512];
+	int		 status = EX_OK;
+
+	signal(SIGPIPE, SIG_IGN);
+	ep.base = event_base_new();
+	ep.http = ep.base != NULL ? evhttp_new(ep.base) : NULL;
+	if (ep.http == NULL)
+		die(EX_OSERR, "feedbackd: cannot set up libevent");
+	evhttp_set_allowed_methods(ep.http, EVHTTP_REQ_POST | EVHTTP_REQ_GET |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	evhttp_set_max_body_size(ep.http, (ev_ssize_t)cf->feedbackd_max_body);
+	evhttp_set_timeout(ep.http, 30);
+	evhttp_set_cb(ep.http, cf->feedbackd_path, endpoint_request, &ep);
+	evhttp_set_gencb(ep.http, endpoint_other, &ep);
+	ep.certs = certs_new(cf->feedbackd_cert_dir);
+	for (char **l = cf->feedbackd_listen; l != NULL && *l != NULL; l++) {
+		if (endpoint_listen(&ep, *l, err, sizeof(err)) < 0) {
+			log_err(NULL, "feedbackd: %s", err);
+			status = EX_UNAVAILABLE;
+			goto out;
+		}
+	}
+	ev[0] = evsignal_new(ep.base, SIGTERM, endpoint_stop, &ep);
+	ev[1] = evsignal_new(ep.base, SIGINT, endpoint_stop, &ep);
+	ev[2] = evsignal_new(ep.base, SIGHUP, endpoint_reload, &ep);
+	for (size_t i = 0; i < 3; i++)
+		if (ev[i] == NULL || event_add(ev[i], NULL) < 0)
+			die(EX_OSERR, "feedbackd: cannot watch signals");
+	event_base_dispatch(ep.base);
+	for (size_t i = 0; i < 3; i++)
+		event_free(ev[i]);
+out:
+	evhttp_free(ep.http);
+	certs_free(&ep.certs);
+	store_close(&ep.st);
+	event_base_free(ep.base);
+	config_free(&ep.cf);
+	return status;
+}
