@@ -4,8 +4,8 @@
 #   make                 build the programs
 #   make check           build and run every test (installs what is missing)
 #   make check SANITIZE=1   the same under ASan and UBSan
-#   make bench           load generators against the policy service and
-#                        the milter
+#   make bench           load generators against the policy service,
+#                        the milter and the feedback daemon
 #   make demo            the end-to-end demonstration
 #   make install         PREFIX=/usr/local DESTDIR= SYSCONFDIR=/etc
 
@@ -55,7 +55,8 @@ MILTER_SRC	 = milter/main.c milter/glue.c milter/gen.c milter/msg.c \
 		   milter/hdrfield.c milter/rules.c milter/pubkeycache.c \
 		   policyd/request.c policyd/decide.c
 FEEDBACK_SRC	 = feedback/main.c feedback/endpoint.c feedback/effects.c \
-		   feedback/certs.c feedback/snsmsg.c feedback/sesevent.c
+		   feedback/certs.c feedback/snsmsg.c feedback/sesevent.c \
+		   feedback/spool.c
 CTL_SRC		 = ctl/sesgatectl.c ctl/cmd_suppression.c ctl/cmd_identity.c \
 		   ctl/cmd_quota.c ctl/cmd_pause.c ctl/output.c ctl/bulk.c \
 		   ctl/cmd_dkim.c
@@ -69,7 +70,8 @@ UNIT_SRC	 = tests/unit/main.c tests/unit/test_request.c \
 		   tests/unit/test_authres.c tests/unit/test_sesevent.c \
 		   tests/unit/test_snsmsg.c
 BENCH_SRC	 = tests/bench/loadgen.c tests/bench/dunno-server.c \
-		   tests/bench/milterload.c tests/bench/benchstat.c
+		   tests/bench/milterload.c tests/bench/benchstat.c \
+		   tests/bench/snsload.c
 
 obj		 = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB_OBJ		 = $(call obj,$(LIB_SRC))
@@ -83,7 +85,8 @@ PROGS		 = $(BUILD)/sesgate-policyd $(BUILD)/sesgate-milter \
 		   $(BUILD)/sesgate-feedbackd \
 		   $(BUILD)/sesgatectl
 UNIT		 = $(BUILD)/unit-tests
-BENCH_BIN	 = $(BUILD)/loadgen $(BUILD)/dunno-server $(BUILD)/milterload
+BENCH_BIN	 = $(BUILD)/loadgen $(BUILD)/dunno-server $(BUILD)/milterload \
+		   $(BUILD)/snsload
 
 .PHONY: all check unit bench demo install uninstall clean deps
 
@@ -141,6 +144,10 @@ $(BUILD)/milterload: $(BUILD)/tests/bench/milterload.o \
 $(BUILD)/dunno-server: $(BUILD)/tests/bench/dunno-server.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(BUILD)/snsload: $(BUILD)/tests/bench/snsload.o \
+	    $(BUILD)/tests/bench/benchstat.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lpthread -lm
+
 unit: $(UNIT)
 
 check: deps
@@ -152,6 +159,7 @@ bench: deps
 	@BUILD=build tests/bench/run
 	@BUILD=build tests/bench/milter-run
 	@BUILD=build tests/bench/inbound-run
+	@BUILD=build tests/bench/feedback-run
 
 demo: deps
 	@$(MAKE) --no-print-directory SANITIZE= all

@@ -1,12 +1,10 @@
 /*
- * effects.c - SES events into Redis (see effects.h). The repeat check
- * comes first and the MessageId is stored last, so a message whose
- * effects failed half way is applied again when SNS retries it: the
- * suppression entries are written again (the same entries), the
- * counters once more.
- * XXX the counters of such a retry count twice; one script op doing the
- * check, the entries, the counters and the mark together would make the
- * whole atomic.
+ * effects.c - SES events into Redis (see effects.h). A message already
+ * marked as applied is skipped at once. Otherwise its suppression entries
+ * are written first (writing one again gives the same entry), then one
+ * script op marks the message as applied and adds its counters, together
+ * and only if it was not marked in the meantime: a message whose effects
+ * were interrupted, or that two daemons take at once, is counted once.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -100,10 +98,11 @@ effects_apply(struct store *st, const struct sesevent *e,
     char *errbuf, size_t errlen)
 {
 	char			 seen[SCHEMA_KEY_MAX], stats[SCHEMA_KEY_MAX];
-	char			 field[64], n[24], ttl[24];
+	char			 field[64];
 	const char		*reason = effects_reason(e);
-	struct store_reply	*r;
-	long long		 exists;
+	struct schema_argv	 cmd;
+	long long		 exists, counted;
+	int			 bad = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (admin_key(st, seen, sizeof(seen), SCHEMA_FEEDBACK_SEEN,
@@ -121,14 +120,19 @@ effects_apply(struct store *st, const struct sesevent *e,
 	    effects_suppress(st, e, reason, out, errbuf, errlen) < 0)
 		return -1;
 	effects_counter(e, field, sizeof(field));
-	snprintf(n, sizeof(n), "%zu", e->nrcpts > 0 ? e->nrcpts : 1);
-	if (admin_int_reply(admin_cmd(st, errbuf, errlen, 4, "HINCRBY", stats,
-	    field, n), errbuf, errlen) < 0)
+	schema_argv_init(&cmd);
+	bad |= schema_argv_add(&cmd, "2", 1);
+	bad |= schema_argv_add(&cmd, seen, strlen(seen));
+	bad |= schema_argv_add(&cmd, stats, strlen(stats));
+	bad |= schema_argv_add(&cmd, "feedback", 8);
+	bad |= schema_argv_addf(&cmd, "%lld", dedupe_ttl_ms);
+	bad |= schema_argv_add(&cmd, field, strlen(field));
+	bad |= schema_argv_addf(&cmd, "%zu", e->nrcpts > 0 ? e->nrcpts : 1);
+	if (bad) {
+		(void)str_copy(errbuf, errlen, "message ID too long");
 		return -1;
-	snprintf(ttl, sizeof(ttl), "%lld", dedupe_ttl_ms);
-	r = admin_cmd(st, errbuf, errlen, 5, "SET", seen, "1", "PX", ttl);
-	if (r == NULL)
-		return -1;
-	store_reply_free(&r);
-	return 1;
+	}
+	counted = admin_int_reply(admin_eval(st, &cmd, errbuf, errlen),
+	    errbuf, errlen);
+	return counted < 0 ? -1 : counted > 0 ? 1 : 0;
 }

@@ -35,6 +35,7 @@
 #include "mem.h"
 #include "sesevent.h"
 #include "snsmsg.h"
+#include "spool.h"
 #include "store.h"
 #include "str.h"
 
@@ -45,7 +46,12 @@ struct endpoint {
 	const char		*conf_path;
 	struct certs		*certs;
 	struct store		*st;
+	struct spool		*spool;		/* NULL while it cannot open */
+	struct event		*replay;	/* retries the spool */
 };
+
+/* How often the spool is tried again while Redis is down. */
+#define ENDPOINT_REPLAY_SECONDS	1
 
 static void
 endpoint_reply(struct evhttp_request *req, int code, const char *reason,
@@ -84,6 +90,118 @@ endpoint_store(struct endpoint *ep, char *errbuf, size_t errlen)
 	return ep->st;
 }
 
+static void
+endpoint_log_event(const struct sesevent *e, const char *sns_id,
+    const struct effects_out *out, int rc)
+{
+	log_info(e->ses_message_id, "feedbackd: sns=%s event=%s%s%s "
+	    "recipients=%zu suppressed=%zu%s", ADMIN_QUOTE(sns_id),
+	    sesevent_kind_name(e->kind), e->kind == SESEVENT_BOUNCE ? "/" : "",
+	    e->kind == SESEVENT_BOUNCE ? sesevent_bounce_name(e->bounce_type) :
+	    "", e->nrcpts, out->suppressed, rc == 0 ? " repeat" : "");
+}
+
+/* Apply one event now. 1 applied, 0 a repeat, -1 Redis failed (logged;
+   the connection is dropped and opened again next time). */
+static int
+endpoint_apply_event(struct endpoint *ep, const struct sesevent *e,
+    const char *sns_id, struct effects_out *out, char *errbuf,
+    size_t errlen)
+{
+	struct store	*st = endpoint_store(ep, errbuf, errlen);
+	int		 rc;
+
+	rc = st != NULL ? effects_apply(st, e, sns_id,
+	    ep->cf->feedbackd_dedupe_ttl_ms, out, errbuf, errlen) : -1;
+	if (rc < 0) {
+		log_warning(e->ses_message_id, "feedbackd: sns=%s: Redis: %s",
+		    ADMIN_QUOTE(sns_id), errbuf);
+		store_close(&ep->st);
+	}
+	return rc;
+}
+
+static bool
+endpoint_spool_pending(struct endpoint *ep)
+{
+	return ep->spool != NULL && spool_pending(ep->spool) > 0;
+}
+
+/* A spooled record: the SES event again, applied. */
+static int
+endpoint_replay_one(void *arg, const char *id, const char *data,
+    size_t len)
+{
+	struct endpoint		*ep = arg;
+	struct sesevent		 e;
+	struct effects_out	 out;
+	char			 err[512];
+	int			 rc;
+
+	if (sesevent_parse(data, len, &e, err, sizeof(err)) < 0) {
+		/* It parsed when it was spooled; a damaged file. */
+		log_err(NULL, "feedbackd: spool: sns=%s: %s; skipped",
+		    ADMIN_QUOTE(id), err);
+		return 0;
+	}
+	rc = endpoint_apply_event(ep, &e, id, &out, err, sizeof(err));
+	if (rc >= 0)
+		endpoint_log_event(&e, id, &out, rc);
+	sesevent_clear(&e);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Apply what the spool holds, in order, as far as Redis takes it. */
+static void
+endpoint_replay(struct endpoint *ep)
+{
+	char	err[512];
+	int	n;
+
+	if (!endpoint_spool_pending(ep))
+		return;
+	n = spool_replay(ep->spool, endpoint_replay_one, ep, err,
+	    sizeof(err));
+	if (n < 0)
+		log_err(NULL, "feedbackd: %s", err);
+	else if (n > 0)
+		log_info(NULL, "feedbackd: spool: %d notification(s) applied, "
+		    "%zu waiting", n, spool_pending(ep->spool));
+	if (endpoint_spool_pending(ep)) {
+		struct timeval tv = { ENDPOINT_REPLAY_SECONDS, 0 };
+
+		evtimer_add(ep->replay, &tv);
+	}
+}
+
+static void
+endpoint_replay_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	endpoint_replay(arg);
+}
+
+/* Put a notification Redis could not take into the spool, durably, then
+   try the spool at once (older ones first). 0 (in the spool, or applied
+   by the replay), -1 with errbuf when it cannot be spooled either. */
+static int
+endpoint_spool(struct endpoint *ep, const struct snsmsg *m,
+    const struct sesevent *e, char *errbuf, size_t errlen)
+{
+	if (ep->spool == NULL)
+		ep->spool = spool_open(ep->cf->feedbackd_spool, errbuf,
+		    errlen);
+	if (ep->spool == NULL || spool_append(ep->spool, m->message_id,
+	    m->message, strlen(m->message), errbuf, errlen) < 0)
+		return -1;
+	log_warning(e->ses_message_id, "feedbackd: sns=%s: spooled (%zu "
+	    "waiting for Redis)", ADMIN_QUOTE(m->message_id),
+	    spool_pending(ep->spool));
+	endpoint_replay(ep);
+	return 0;
+}
+
 /* An SES notification: its effects, then the answer. */
 static void
 endpoint_notification(struct endpoint *ep, struct evhttp_request *req,
@@ -91,7 +209,6 @@ endpoint_notification(struct endpoint *ep, struct evhttp_request *req,
 {
 	struct sesevent		 e;
 	struct effects_out	 out;
-	struct store		*st;
 	char			 err[512];
 	int			 rc;
 
@@ -112,23 +229,22 @@ endpoint_notification(struct endpoint *ep, struct evhttp_request *req,
 		endpoint_reply(req, 400, "Bad Request", "not an SES event");
 		return;
 	}
-	st = endpoint_store(ep, err, sizeof(err));
-	rc = st != NULL ? effects_apply(st, &e, m->message_id,
-	    ep->cf->feedbackd_dedupe_ttl_ms, &out, err, sizeof(err)) : -1;
+	rc = endpoint_spool_pending(ep) ? -1 : endpoint_apply_event(ep, &e,
+	    m->message_id, &out, err, sizeof(err));
 	if (rc < 0) {
-		log_err(e.ses_message_id, "feedbackd: sns=%s: Redis: %s; "
-		    "answering 503", ADMIN_QUOTE(m->message_id), err);
-		store_close(&ep->st);
-		endpoint_reply(req, 503, "Service Unavailable",
-		    "cannot store now");
+		/* Redis cannot take it now, or older notifications wait in
+		   the spool: this one goes after them, durably, first. */
+		rc = endpoint_spool(ep, m, &e, err, sizeof(err));
+		if (rc < 0) {
+			log_err(e.ses_message_id, "feedbackd: sns=%s: %s; "
+			    "answering 503", ADMIN_QUOTE(m->message_id), err);
+			endpoint_reply(req, 503, "Service Unavailable",
+			    "cannot store now");
+		} else {
+			endpoint_reply(req, 200, "OK", "spooled");
+		}
 	} else {
-		log_info(e.ses_message_id, "feedbackd: sns=%s event=%s%s%s "
-		    "recipients=%zu suppressed=%zu%s", ADMIN_QUOTE(m->message_id),
-		    sesevent_kind_name(e.kind),
-		    e.kind == SESEVENT_BOUNCE ? "/" : "",
-		    e.kind == SESEVENT_BOUNCE ?
-		    sesevent_bounce_name(e.bounce_type) : "", e.nrcpts,
-		    out.suppressed, rc == 0 ? " repeat" : "");
+		endpoint_log_event(&e, m->message_id, &out, rc);
 		endpoint_reply(req, 200, "OK", rc == 0 ? "repeat" : "stored");
 	}
 	sesevent_clear(&e);
@@ -368,6 +484,14 @@ endpoint_run(struct config *cf, const char *conf_path)
 	evhttp_set_cb(ep.http, cf->feedbackd_path, endpoint_request, &ep);
 	evhttp_set_gencb(ep.http, endpoint_other, &ep);
 	ep.certs = certs_new(cf->feedbackd_cert_dir);
+	ep.replay = evtimer_new(ep.base, endpoint_replay_timer, &ep);
+	ep.spool = spool_open(cf->feedbackd_spool, err, sizeof(err));
+	if (ep.spool == NULL)
+		log_err(NULL, "feedbackd: %s; notifications Redis cannot take "
+		    "are answered 503", err);
+	else if (spool_pending(ep.spool) > 0)
+		log_info(NULL, "feedbackd: spool: %zu notification(s) waiting",
+		    spool_pending(ep.spool));
 	for (char **l = cf->feedbackd_listen; l != NULL && *l != NULL; l++) {
 		if (endpoint_listen(&ep, *l, err, sizeof(err)) < 0) {
 			log_err(NULL, "feedbackd: %s", err);
@@ -381,11 +505,15 @@ endpoint_run(struct config *cf, const char *conf_path)
 	for (size_t i = 0; i < 3; i++)
 		if (ev[i] == NULL || event_add(ev[i], NULL) < 0)
 			die(EX_OSERR, "feedbackd: cannot watch signals");
+	endpoint_replay(&ep);
 	event_base_dispatch(ep.base);
 	for (size_t i = 0; i < 3; i++)
 		event_free(ev[i]);
 out:
 	evhttp_free(ep.http);
+	if (ep.replay != NULL)
+		event_free(ep.replay);
+	spool_close(&ep.spool);
 	certs_free(&ep.certs);
 	store_close(&ep.st);
 	event_base_free(ep.base);

@@ -149,6 +149,8 @@ static const struct config_opt config_opts[] = {
 	    "1M", 16LL << 10, 16LL << 20, NULL, false },
 	{ "feedbackd", "dedupe_ttl", OPT_DURATION, OFF(feedbackd_dedupe_ttl_ms),
 	    "7d", 60000, 366LL * 86400000, NULL, false },
+	{ "feedbackd", "spool", OPT_STR, OFF(feedbackd_spool),
+	    "/var/spool/sesgate/feedbackd.spool", 0, 0, NULL, false },
 
 	{ "milter", "listen", OPT_SOCKET, OFF(milter_listen),
 	    "inet:8891@127.0.0.1", 0, 0, NULL, false },

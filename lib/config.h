@@ -88,6 +88,7 @@ struct config {
 	char			**feedbackd_topic_arns;	/* empty: any */
 	long long		 feedbackd_max_body;	/* bytes */
 	long long		 feedbackd_dedupe_ttl_ms;
+	char			*feedbackd_spool;	/* file path */
 
 	/* [milter] */
 	char			*milter_listen;		/* libmilter socket */

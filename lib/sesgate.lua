@@ -396,6 +396,18 @@ elseif op == 'suppress' then
 	redis.call('ZADD', KEYS[2], t, member)
 	return 1
 
+elseif op == 'feedback' then
+	-- KEYS: the message's seen key, then counter hashes. ARGV: op, the
+	-- seen key's lifetime (ms), then for each counter hash a field and
+	-- an increment. Counts once per message: 0 when it was seen.
+	if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[2]) == false then
+		return 0
+	end
+	for i = 2, #KEYS do
+		redis.call('HINCRBY', KEYS[i], ARGV[2 * i - 1], ARGV[2 * i])
+	end
+	return 1
+
 elseif op == 'unsuppress' then
 	-- KEYS: entry hash, index zset. ARGV: op, member.
 	local n = redis.call('DEL', KEYS[1])

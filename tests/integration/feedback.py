@@ -212,7 +212,8 @@ class FeedbackD(Daemon):
             "global": dict({"log_level": "debug"}, **(glob or {})),
             "redis": {"url": redis_url},
             "feedbackd": dict({"listen": f"inet:127.0.0.1:{self.port}",
-                               "cert_dir": str(cert_dir)},
+                               "cert_dir": str(cert_dir),
+                               "spool": os.path.join(self.dir, "spool")},
                               **(feedbackd or {}))}
         write_conf(self.conf, self.sections)
         self.proc = None

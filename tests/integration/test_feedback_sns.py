@@ -5,6 +5,7 @@ and malformed messages refused with the exact status and nothing stored;
 a repeated message taking effect once.
 """
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -313,19 +314,105 @@ def test_topic_allow_list(tmp_path, redis, signer, r):
         d.stop()
 
 
-def test_redis_down_is_503_then_retry_stores(tmp_path, signer):
+def spooled_effects(c):
+    return {"stats": {k: int(v) for k, v in c.hgetall(f"{P}stats").items()},
+            "suppressed": sorted(c.zrange(f"{P}suppressed", 0, -1))}
+
+
+def test_redis_down_spools_then_replays_in_order(tmp_path, signer):
+    """While Redis is down a notification is acknowledged from the spool;
+    when Redis is back the spool is applied in order, each message once
+    (the same message twice stays one effect)."""
     red = RedisServer(tmp_path / "r")
+    port = red.port
     d = FeedbackD(tmp_path / "fd", red.url, signer.dir)
     try:
-        body = signer.notification(bounce(["down@dest.example"]))
-        port = red.port
         red.stop()
-        assert d.post(body) == (503, "cannot store now")
+        first = signer.notification(bounce(["s1@dest.example"]))
+        second = signer.notification(complaint(["s2@dest.example"]))
+        assert d.post(first) == (200, "spooled")
+        assert d.post(second) == (200, "spooled")
+        assert d.post(first) == (200, "spooled")
         red = RedisServer(tmp_path / "r2", port=port)
-        assert d.post(body) == (200, "stored")
         c = red.client()
-        assert c.hget(f"{P}suppression:down@dest.example", "reason") == \
-            "BOUNCE"
+        assert wait_for(lambda: c.hget(f"{P}suppression:s2@dest.example",
+                                       "reason") == "COMPLAINT")
+        assert spooled_effects(c) == {
+            "stats": {"feedbackd:bounce_permanent": 1,
+                      "feedbackd:complaint": 1},
+            "suppressed": ["s1@dest.example", "s2@dest.example"]}
+        log = d.logtext()
+        ids = [json.loads(b)["MessageId"] for b in (first, second)]
+        assert log.index(f"sns={ids[0]} event=Bounce") < \
+            log.index(f"sns={ids[1]} event=Complaint")
+        assert f"sns={ids[0]} event=Bounce/Permanent recipients=1 " \
+            "suppressed=0 repeat" in log
+        assert os.path.getsize(os.path.join(d.dir, "spool")) == 0
+        # Redis up and the spool empty: straight to Redis again.
+        assert d.post(signer.notification(bounce(["s3@dest.example"]))) \
+            == (200, "stored")
+    finally:
+        d.stop()
+        red.stop()
+
+
+def test_killed_between_spool_and_replay_loses_nothing(tmp_path, signer):
+    red = RedisServer(tmp_path / "r")
+    port = red.port
+    d = FeedbackD(tmp_path / "fd", red.url, signer.dir)
+    try:
+        red.stop()
+        bodies = [signer.notification(bounce([f"k{i}@dest.example"]))
+                  for i in range(3)]
+        for b in bodies:
+            assert d.post(b) == (200, "spooled")
+        d.stop(signal.SIGKILL)
+        red = RedisServer(tmp_path / "r2", port=port)
+        d.start()
+        c = red.client()
+        assert wait_for(lambda: c.zcard(f"{P}suppressed") == 3)
+        for b in bodies:
+            assert d.post(b) == (200, "repeat")
+        assert spooled_effects(c)["stats"] == \
+            {"feedbackd:bounce_permanent": 3}
+    finally:
+        d.stop()
+        red.stop()
+
+
+def test_torn_spool_record_is_dropped(tmp_path, signer):
+    """A record cut short by a crash while it was written was never
+    acknowledged: the daemon drops it and keeps the whole ones."""
+    red = RedisServer(tmp_path / "r")
+    port = red.port
+    d = FeedbackD(tmp_path / "fd", red.url, signer.dir)
+    try:
+        red.stop()
+        assert d.post(signer.notification(bounce(["w@dest.example"]))) \
+            == (200, "spooled")
+        d.stop(signal.SIGKILL)
+        with open(os.path.join(d.dir, "spool"), "ab") as f:
+            f.write(b"abc-def\t500\n{\"notificationType\":")
+        red = RedisServer(tmp_path / "r2", port=port)
+        d.start()
+        c = red.client()
+        assert wait_for(lambda: c.zcard(f"{P}suppressed") == 1)
+        assert wait_for(lambda: os.path.getsize(
+            os.path.join(d.dir, "spool")) == 0)
+    finally:
+        d.stop()
+        red.stop()
+
+
+def test_redis_down_and_spool_unwritable_is_503(tmp_path, signer):
+    red = RedisServer(tmp_path / "r")
+    d = FeedbackD(tmp_path / "fd", red.url, signer.dir, feedbackd={
+        "spool": str(tmp_path / "missing" / "spool")})
+    try:
+        red.stop()
+        body = signer.notification(bounce(["u@dest.example"]))
+        assert d.post(body) == (503, "cannot store now")
+        assert "feedbackd: spool " in d.logtext()
     finally:
         d.stop()
         red.stop()
