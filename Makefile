@@ -56,7 +56,7 @@ MILTER_SRC	 = milter/main.c milter/glue.c milter/gen.c milter/msg.c \
 		   policyd/request.c policyd/decide.c
 FEEDBACK_SRC	 = feedback/main.c feedback/endpoint.c feedback/effects.c \
 		   feedback/certs.c feedback/snsmsg.c feedback/sesevent.c \
-		   feedback/spool.c
+		   feedback/spool.c feedback/mailin.c feedback/fbmail.c
 CTL_SRC		 = ctl/sesgatectl.c ctl/cmd_suppression.c ctl/cmd_identity.c \
 		   ctl/cmd_quota.c ctl/cmd_pause.c ctl/output.c ctl/bulk.c \
 		   ctl/cmd_dkim.c
@@ -68,7 +68,7 @@ UNIT_SRC	 = tests/unit/main.c tests/unit/test_request.c \
 		   tests/unit/test_mime.c tests/unit/test_mimeparam.c \
 		   tests/unit/test_dkimkey.c tests/unit/test_receipt.c \
 		   tests/unit/test_authres.c tests/unit/test_sesevent.c \
-		   tests/unit/test_snsmsg.c
+		   tests/unit/test_snsmsg.c tests/unit/test_fbmail.c
 BENCH_SRC	 = tests/bench/loadgen.c tests/bench/dunno-server.c \
 		   tests/bench/milterload.c tests/bench/benchstat.c \
 		   tests/bench/snsload.c
@@ -129,7 +129,8 @@ $(UNIT): $(UNIT_OBJ) $(filter-out $(BUILD)/policyd/main.o \
 	    $(BUILD)/policyd/server.o,$(POLICYD_OBJ)) $(LIB_OBJ) \
 	    $(BUILD)/milter/fromhdr.o $(BUILD)/milter/mime.o \
 	    $(BUILD)/milter/mimeparam.o $(BUILD)/milter/authres.o \
-	    $(BUILD)/feedback/sesevent.o $(BUILD)/feedback/snsmsg.o
+	    $(BUILD)/feedback/sesevent.o $(BUILD)/feedback/snsmsg.o \
+	    $(BUILD)/feedback/fbmail.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(JSON_LIBS) $(PKG_LIBS) -lm
 
 $(BUILD)/loadgen: $(BUILD)/tests/bench/loadgen.o \

@@ -1,6 +1,6 @@
 /*
  * certs.c - certificates by SigningCertURL (see certs.h): a short list of
- * the ones read, searched by file name.
+ * the public keys read, searched by file name.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -9,14 +9,14 @@
 
 #include "certs.h"
 #include "mem.h"
+#include "snsmsg.h"
 #include "str.h"
 
 #define CERTS_MAX_SIZE	(64 * 1024)
 
 struct cert {
-	char	*name;
-	char	*pem;
-	size_t	 len;
+	char		*name;
+	EVP_PKEY	*key;
 };
 
 struct certs {
@@ -44,7 +44,7 @@ certs_free(struct certs **cp)
 	*cp = NULL;
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->v[i].name);
-		free(c->v[i].pem);
+		EVP_PKEY_free(c->v[i].key);
 	}
 	free(c->v);
 	free(c->dir);
@@ -65,25 +65,24 @@ certs_name(const char *url, char *out, size_t outlen)
 	return str_copy(out, outlen, slash + 1);
 }
 
-const char *
-certs_get(struct certs *c, const char *url, size_t *len_out, char *errbuf,
-    size_t errlen)
+EVP_PKEY *
+certs_key(struct certs *c, const char *url, bool *unusable_out,
+    char *errbuf, size_t errlen)
 {
-	char	 name[256], path[4096];
-	char	*pem;
-	size_t	 n;
-	FILE	*fp;
+	char		 name[256], path[4096];
+	char		*pem;
+	size_t		 n;
+	FILE		*fp;
+	EVP_PKEY	*key;
 
+	*unusable_out = false;
 	if (certs_name(url, name, sizeof(name)) < 0) {
 		snprintf(errbuf, errlen, "no certificate file name in the URL");
 		return NULL;
 	}
-	for (size_t i = 0; i < c->n; i++) {
-		if (strcmp(c->v[i].name, name) == 0) {
-			*len_out = c->v[i].len;
-			return c->v[i].pem;
-		}
-	}
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->v[i].name, name) == 0)
+			return c->v[i].key;
 	if (str_fmt(path, sizeof(path), "%s/%s", c->dir, name) < 0) {
 		snprintf(errbuf, errlen, "certificate path too long");
 		return NULL;
@@ -103,11 +102,14 @@ certs_get(struct certs *c, const char *url, size_t *len_out, char *errbuf,
 		free(pem);
 		return NULL;
 	}
-	pem[n] = '\0';
+	key = snsmsg_cert_key(pem, n, errbuf, errlen);
+	free(pem);
+	if (key == NULL) {
+		*unusable_out = true;
+		return NULL;
+	}
 	c->v = xrealloc(c->v, (c->n + 1) * sizeof(*c->v));
 	c->v[c->n].name = xstrdup(name);
-	c->v[c->n].pem = pem;
-	c->v[c->n].len = n;
-	*len_out = n;
-	return c->v[c->n++].pem;
+	c->v[c->n].key = key;
+	return c->v[c->n++].key;
 }

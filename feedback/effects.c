@@ -17,6 +17,17 @@
 #include "str.h"
 
 void
+effects_log(const struct sesevent *e, const char *from,
+    const struct effects_out *out, int rc)
+{
+	log_info(e->ses_message_id, "feedbackd: %s event=%s%s%s "
+	    "recipients=%zu suppressed=%zu%s", from,
+	    sesevent_kind_name(e->kind), e->kind == SESEVENT_BOUNCE ? "/" : "",
+	    e->kind == SESEVENT_BOUNCE ? sesevent_bounce_name(e->bounce_type) :
+	    "", e->nrcpts, out->suppressed, rc == 0 ? " repeat" : "");
+}
+
+void
 effects_counter(const struct sesevent *e, char *out, size_t outlen)
 {
 	const char	*kind = sesevent_kind_name(e->kind);

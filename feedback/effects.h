@@ -28,6 +28,12 @@ int	effects_apply(struct store *st, const struct sesevent *e,
 	    const char *sns_id, long long dedupe_ttl_ms,
 	    struct effects_out *out, char *errbuf, size_t errlen);
 
+/* The log line of an event applied (rc 1) or repeated (rc 0), starting
+   with its SES message ID; `from` names the message it came in
+   ("sns=ID", "mail ID"). */
+void	effects_log(const struct sesevent *e, const char *from,
+	    const struct effects_out *out, int rc);
+
 /* The statistics field of an event: "feedbackd:bounce_permanent", ...;
    into out (64 bytes). */
 void	effects_counter(const struct sesevent *e, char *out, size_t outlen);

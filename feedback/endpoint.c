@@ -94,11 +94,10 @@ static void
 endpoint_log_event(const struct sesevent *e, const char *sns_id,
     const struct effects_out *out, int rc)
 {
-	log_info(e->ses_message_id, "feedbackd: sns=%s event=%s%s%s "
-	    "recipients=%zu suppressed=%zu%s", ADMIN_QUOTE(sns_id),
-	    sesevent_kind_name(e->kind), e->kind == SESEVENT_BOUNCE ? "/" : "",
-	    e->kind == SESEVENT_BOUNCE ? sesevent_bounce_name(e->bounce_type) :
-	    "", e->nrcpts, out->suppressed, rc == 0 ? " repeat" : "");
+	char from[128];
+
+	snprintf(from, sizeof(from), "sns=%s", ADMIN_QUOTE(sns_id));
+	effects_log(e, from, out, rc);
 }
 
 /* Apply one event now. 1 applied, 0 a repeat, -1 Redis failed (logged;
@@ -256,8 +255,8 @@ static bool
 endpoint_check(struct endpoint *ep, struct evhttp_request *req,
     const struct snsmsg *m)
 {
-	const char	*pem;
-	size_t		 len;
+	EVP_PKEY	*key;
+	bool		 unusable;
 	char		 err[512];
 
 	if (!endpoint_topic_ok(ep->cf, m->topic_arn)) {
@@ -276,16 +275,17 @@ endpoint_check(struct endpoint *ep, struct evhttp_request *req,
 		    "bad SigningCertURL");
 		return false;
 	}
-	pem = certs_get(ep->certs, m->signing_cert_url, &len, err,
+	key = certs_key(ep->certs, m->signing_cert_url, &unusable, err,
 	    sizeof(err));
-	if (pem == NULL) {
+	if (key == NULL && !unusable) {
 		log_warning(NULL, "feedbackd: sns=%s: %s; answering 400",
 		    ADMIN_QUOTE(m->message_id), err);
 		endpoint_reply(req, 400, "Bad Request",
 		    "unknown signing certificate");
 		return false;
 	}
-	switch (snsmsg_verify(m, pem, len, err, sizeof(err))) {
+	switch (key != NULL ? snsmsg_verify_key(m, key, err, sizeof(err)) :
+	    -1) {
 	case 1:
 		return true;
 	case 0:

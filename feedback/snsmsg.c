@@ -373,7 +373,7 @@ snsmsg_ossl_err(char *dst, size_t dstlen)
 	ERR_clear_error();
 }
 
-static EVP_PKEY *
+EVP_PKEY *
 snsmsg_cert_key(const char *cert_pem, size_t certlen, char *errbuf,
     size_t errlen)
 {
@@ -404,11 +404,10 @@ snsmsg_cert_key(const char *cert_pem, size_t certlen, char *errbuf,
 }
 
 int
-snsmsg_verify(const struct snsmsg *m, const char *cert_pem,
-    size_t certlen, char *errbuf, size_t errlen)
+snsmsg_verify_key(const struct snsmsg *m, EVP_PKEY *pkey, char *errbuf,
+    size_t errlen)
 {
 	const EVP_MD	*md;
-	EVP_PKEY	*pkey;
 	EVP_MD_CTX	*ctx = NULL;
 	unsigned char	*sig = NULL;
 	size_t		 siglen;
@@ -429,9 +428,6 @@ snsmsg_verify(const struct snsmsg *m, const char *cert_pem,
 		    shown);
 		return 0;
 	}
-	if ((pkey = snsmsg_cert_key(cert_pem, certlen, errbuf, errlen)) ==
-	    NULL)
-		return -1;
 	if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
 		snsmsg_err(errbuf, errlen, "certificate key is not RSA");
 		goto out;
@@ -459,8 +455,28 @@ snsmsg_verify(const struct snsmsg *m, const char *cert_pem,
 	ERR_clear_error();
 out:
 	EVP_MD_CTX_free(ctx);
-	EVP_PKEY_free(pkey);
 	free(sig);
 	free(tbs);
+	return rc;
+}
+
+int
+snsmsg_verify(const struct snsmsg *m, const char *cert_pem, size_t certlen,
+    char *errbuf, size_t errlen)
+{
+	EVP_PKEY	*pkey;
+	int		 rc;
+
+	/* The version first: an unknown one is not the certificate's
+	   fault. */
+	if (m->signature_version == NULL ||
+	    (strcmp(m->signature_version, "1") != 0 &&
+	    strcmp(m->signature_version, "2") != 0))
+		return snsmsg_verify_key(m, NULL, errbuf, errlen);
+	if ((pkey = snsmsg_cert_key(cert_pem, certlen, errbuf, errlen)) ==
+	    NULL)
+		return -1;
+	rc = snsmsg_verify_key(m, pkey, errbuf, errlen);
+	EVP_PKEY_free(pkey);
 	return rc;
 }

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <openssl/evp.h>
+
 enum snsmsg_type {
 	SNSMSG_NOTIFICATION,
 	SNSMSG_SUBSCRIPTION_CONFIRMATION,
@@ -61,5 +63,15 @@ bool	snsmsg_url_ok(const char *url, bool pem);
    snsmsg_url_ok(). */
 int	snsmsg_verify(const struct snsmsg *m, const char *cert_pem,
 	    size_t certlen, char *errbuf, size_t errlen);
+/* The public key of the certificate in cert_pem (certlen bytes), for
+   snsmsg_verify_key(); the caller frees it with EVP_PKEY_free(). NULL
+   with errbuf when the certificate cannot be read. */
+EVP_PKEY *snsmsg_cert_key(const char *cert_pem, size_t certlen,
+	    char *errbuf, size_t errlen);
+/* snsmsg_verify() with the certificate's key decoded already (the
+   decoding costs several times the verification): 1, 0 or -1 as there.
+   pkey is borrowed. */
+int	snsmsg_verify_key(const struct snsmsg *m, EVP_PKEY *pkey,
+	    char *errbuf, size_t errlen);
 
 #endif

@@ -49,5 +49,6 @@ Suite	*receipt_suite(void);
 Suite	*authres_suite(void);
 Suite	*sesevent_suite(void);
 Suite	*snsmsg_suite(void);
+Suite	*fbmail_suite(void);
 
 #endif
