@@ -56,7 +56,8 @@ MILTER_SRC	 = milter/main.c milter/glue.c milter/gen.c milter/msg.c \
 		   policyd/request.c policyd/decide.c
 FEEDBACK_SRC	 = feedback/main.c feedback/endpoint.c feedback/effects.c \
 		   feedback/certs.c feedback/snsmsg.c feedback/sesevent.c \
-		   feedback/spool.c feedback/mailin.c feedback/fbmail.c
+		   feedback/spool.c feedback/mailin.c feedback/fbmail.c \
+		   feedback/metrics.c feedback/fbmime.c
 CTL_SRC		 = ctl/sesgatectl.c ctl/cmd_suppression.c ctl/cmd_identity.c \
 		   ctl/cmd_quota.c ctl/cmd_pause.c ctl/output.c ctl/bulk.c \
 		   ctl/cmd_dkim.c
@@ -130,7 +131,7 @@ $(UNIT): $(UNIT_OBJ) $(filter-out $(BUILD)/policyd/main.o \
 	    $(BUILD)/milter/fromhdr.o $(BUILD)/milter/mime.o \
 	    $(BUILD)/milter/mimeparam.o $(BUILD)/milter/authres.o \
 	    $(BUILD)/feedback/sesevent.o $(BUILD)/feedback/snsmsg.o \
-	    $(BUILD)/feedback/fbmail.o
+	    $(BUILD)/feedback/fbmail.o $(BUILD)/feedback/fbmime.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(JSON_LIBS) $(PKG_LIBS) -lm
 
 $(BUILD)/loadgen: $(BUILD)/tests/bench/loadgen.o \

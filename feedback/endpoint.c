@@ -33,6 +33,7 @@
 #include "endpoint.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "sesevent.h"
 #include "snsmsg.h"
 #include "spool.h"
@@ -48,6 +49,8 @@ struct endpoint {
 	struct store		*st;
 	struct spool		*spool;		/* NULL while it cannot open */
 	struct event		*replay;	/* retries the spool */
+	struct evhttp		*metrics;	/* GET /metrics */
+	struct metrics_own	 own;
 };
 
 /* How often the spool is tried again while Redis is down. */
@@ -225,6 +228,7 @@ endpoint_notification(struct endpoint *ep, struct evhttp_request *req,
 		}
 		log_warning(NULL, "feedbackd: sns=%s: not an SES event: %s; "
 		    "answering 400", ADMIN_QUOTE(m->message_id), err);
+		ep->own.refused[METRICS_NOT_SES]++;
 		endpoint_reply(req, 400, "Bad Request", "not an SES event");
 		return;
 	}
@@ -237,13 +241,19 @@ endpoint_notification(struct endpoint *ep, struct evhttp_request *req,
 		if (rc < 0) {
 			log_err(e.ses_message_id, "feedbackd: sns=%s: %s; "
 			    "answering 503", ADMIN_QUOTE(m->message_id), err);
+			ep->own.refused[METRICS_UNAVAILABLE]++;
 			endpoint_reply(req, 503, "Service Unavailable",
 			    "cannot store now");
 		} else {
+			ep->own.spooled++;
 			endpoint_reply(req, 200, "OK", "spooled");
 		}
 	} else {
 		endpoint_log_event(&e, m->message_id, &out, rc);
+		if (rc == 0)
+			ep->own.repeats++;
+		else
+			ep->own.stored++;
 		endpoint_reply(req, 200, "OK", rc == 0 ? "repeat" : "stored");
 	}
 	sesevent_clear(&e);
@@ -263,6 +273,7 @@ endpoint_check(struct endpoint *ep, struct evhttp_request *req,
 		log_warning(NULL, "feedbackd: sns=%s: topic %s not in "
 		    "topic_arns; answering 403", ADMIN_QUOTE(m->message_id),
 		    ADMIN_QUOTE(m->topic_arn));
+		ep->own.refused[METRICS_TOPIC]++;
 		endpoint_reply(req, 403, "Forbidden", "topic not allowed");
 		return false;
 	}
@@ -271,6 +282,7 @@ endpoint_check(struct endpoint *ep, struct evhttp_request *req,
 		    "an https URL of an SNS host; answering 400",
 		    ADMIN_QUOTE(m->message_id),
 		    ADMIN_QUOTE(m->signing_cert_url));
+		ep->own.refused[METRICS_CERT_URL]++;
 		endpoint_reply(req, 400, "Bad Request",
 		    "bad SigningCertURL");
 		return false;
@@ -280,6 +292,7 @@ endpoint_check(struct endpoint *ep, struct evhttp_request *req,
 	if (key == NULL && !unusable) {
 		log_warning(NULL, "feedbackd: sns=%s: %s; answering 400",
 		    ADMIN_QUOTE(m->message_id), err);
+		ep->own.refused[METRICS_UNKNOWN_CERT]++;
 		endpoint_reply(req, 400, "Bad Request",
 		    "unknown signing certificate");
 		return false;
@@ -291,11 +304,13 @@ endpoint_check(struct endpoint *ep, struct evhttp_request *req,
 	case 0:
 		log_warning(NULL, "feedbackd: sns=%s: signature: %s; "
 		    "answering 403", ADMIN_QUOTE(m->message_id), err);
+		ep->own.refused[METRICS_BAD_SIGNATURE]++;
 		endpoint_reply(req, 403, "Forbidden", "bad signature");
 		return false;
 	default:
 		log_err(NULL, "feedbackd: sns=%s: %s; answering 400",
 		    ADMIN_QUOTE(m->message_id), err);
+		ep->own.refused[METRICS_UNKNOWN_CERT]++;
 		endpoint_reply(req, 400, "Bad Request",
 		    "unusable signing certificate");
 		return false;
@@ -323,6 +338,7 @@ endpoint_request(struct evhttp_request *req, void *arg)
 	    snsmsg_parse(body, n, &m, err, sizeof(err)) < 0) {
 		log_warning(NULL, "feedbackd: not an SNS message (%zu bytes): "
 		    "%s; answering 400", n, n == 0 ? "empty" : err);
+		ep->own.refused[METRICS_NOT_SNS]++;
 		endpoint_reply(req, 400, "Bad Request",
 		    "not an SNS message");
 		return;
@@ -339,6 +355,7 @@ endpoint_request(struct evhttp_request *req, void *arg)
 				    "an SNS host; answering 400",
 				    ADMIN_QUOTE(m.message_id),
 				    ADMIN_QUOTE(m.subscribe_url));
+				ep->own.refused[METRICS_CERT_URL]++;
 				endpoint_reply(req, 400, "Bad Request",
 				    "bad SubscribeURL");
 				break;
@@ -371,10 +388,45 @@ endpoint_other(struct evhttp_request *req, void *arg)
 	endpoint_reply(req, 404, "Not Found", "not here");
 }
 
+/* GET /metrics on the metrics listener. */
+static void
+endpoint_metrics(struct evhttp_request *req, void *arg)
+{
+	struct endpoint	*ep = arg;
+	struct buf	 out = BUF_INIT;
+	struct evbuffer	*b;
+	char		 err[512];
+
+	if (strcmp(evhttp_request_get_uri(req), "/metrics") != 0) {
+		endpoint_reply(req, 404, "Not Found", "not here");
+		return;
+	}
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
+		endpoint_reply(req, 405, "Method Not Allowed", "GET only");
+		return;
+	}
+	ep->own.spool_pending = ep->spool != NULL ?
+	    spool_pending(ep->spool) : 0;
+	if (metrics_render(&out, endpoint_store(ep, err, sizeof(err)),
+	    &ep->own, err, sizeof(err)) < 0) {
+		log_warning(NULL, "feedbackd: metrics: Redis: %s", err);
+		store_close(&ep->st);
+	}
+	b = evbuffer_new();
+	if (b != NULL)
+		evbuffer_add(b, out.data, out.len);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; version=0.0.4");
+	evhttp_send_reply(req, 200, "OK", b);
+	if (b != NULL)
+		evbuffer_free(b);
+	buf_free(&out);
+}
+
 /* Listen on one "inet:HOST:PORT" or "unix:/path" spec. */
 static int
-endpoint_listen(struct endpoint *ep, const char *spec, char *errbuf,
-    size_t errlen)
+endpoint_listen(struct endpoint *ep, struct evhttp *http, const char *spec,
+    char *errbuf, size_t errlen)
 {
 	struct evconnlistener	*l = NULL;
 	unsigned		 flags = LEV_OPT_CLOSE_ON_FREE |
@@ -418,15 +470,16 @@ endpoint_listen(struct endpoint *ep, const char *spec, char *errbuf,
 		l = evconnlistener_new_bind(ep->base, NULL, NULL, flags, 128,
 		    (struct sockaddr *)&ss, sslen);
 	}
-	if (l == NULL || evhttp_bind_listener(ep->http, l) == NULL) {
+	if (l == NULL || evhttp_bind_listener(http, l) == NULL) {
 		snprintf(errbuf, errlen, "%s: cannot listen: %s", spec,
 		    strerror(errno));
 		if (l != NULL)
 			evconnlistener_free(l);
 		return -1;
 	}
-	log_info(NULL, "feedbackd: listening on %s, path %s", spec,
-	    ep->cf->feedbackd_path);
+	log_info(NULL, "feedbackd: listening on %s%s%s", spec,
+	    http == ep->http ? ", path " : " for ", http == ep->http ?
+	    ep->cf->feedbackd_path : "/metrics");
 	return 0;
 }
 
@@ -492,9 +545,24 @@ endpoint_run(struct config *cf, const char *conf_path)
 	else if (spool_pending(ep.spool) > 0)
 		log_info(NULL, "feedbackd: spool: %zu notification(s) waiting",
 		    spool_pending(ep.spool));
+	ep.metrics = evhttp_new(ep.base);
+	if (ep.metrics == NULL)
+		die(EX_OSERR, "feedbackd: cannot set up libevent");
+	evhttp_set_allowed_methods(ep.metrics, EVHTTP_REQ_GET |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
+	evhttp_set_gencb(ep.metrics, endpoint_metrics, &ep);
 	for (char **l = cf->feedbackd_listen; l != NULL && *l != NULL; l++) {
-		if (endpoint_listen(&ep, *l, err, sizeof(err)) < 0) {
+		if (endpoint_listen(&ep, ep.http, *l, err, sizeof(err)) < 0) {
 			log_err(NULL, "feedbackd: %s", err);
+			status = EX_UNAVAILABLE;
+			goto out;
+		}
+	}
+	for (char **l = cf->feedbackd_metrics_listen; l != NULL && *l != NULL;
+	    l++) {
+		if (endpoint_listen(&ep, ep.metrics, *l, err,
+		    sizeof(err)) < 0) {
+			log_err(NULL, "feedbackd: metrics: %s", err);
 			status = EX_UNAVAILABLE;
 			goto out;
 		}
@@ -511,6 +579,8 @@ endpoint_run(struct config *cf, const char *conf_path)
 		event_free(ev[i]);
 out:
 	evhttp_free(ep.http);
+	if (ep.metrics != NULL)
+		evhttp_free(ep.metrics);
 	if (ep.replay != NULL)
 		event_free(ep.replay);
 	spool_close(&ep.spool);

@@ -1,116 +1,34 @@
 /*
  * fbmail.c - reads one feedback e-mail (see fbmail.h) into a struct
- * sesevent. The message is copied once with its line ends made LF; the
- * MIME tree is walked over that copy without copying parts, except the
- * report and original parts when they are base64 or quoted-printable,
- * which are decoded into buffers the parse owns. Attached messages
- * (message/rfc822) are not entered, so a bounce of a bounce is read as
- * the outer one. Everything is freed before fbmail_parse() returns; no
- * state, safe in any thread.
+ * sesevent. fbmime.c walks the MIME tree and hands over the report's
+ * delivery status or feedback report part and the attached original
+ * (decoded when base64 or quoted-printable); this file reads the two
+ * report kinds and the IDs and addresses they carry. Everything is freed
+ * before fbmail_parse() returns; no state, safe in any thread.
  *
  * RFC 6522 (multipart/report), RFC 3464 (delivery status fields),
- * RFC 5965 (feedback report fields), RFC 2045 6.7/6.8 (transfer
- * encodings), RFC 2046 5.1.1 (boundaries), RFC 5322 2.2.3 (folding).
+ * RFC 5965 (feedback report fields), RFC 5322 3.4 (address lists).
  */
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "fbmail.h"
+#include "fbmime.h"
 #include "mem.h"
 #include "str.h"
-
-/* How much of a network value an error message quotes. */
-#define FBMAIL_QUOTE_MAX	40
-#define FBMAIL_QUOTE_BUFSZ	(FBMAIL_QUOTE_MAX + 8)
-/* "type/subtype" and report-type values kept; longer ones are cut, which
-   makes them unknown types. */
-#define FBMAIL_TYPE_BUFSZ	128
-
-/* A stretch of the LF copy (or of a decoded part); not NUL-terminated. */
-struct fbmail_text {
-	const char	*p;
-	size_t		 n;
-};
-
-struct fbmail_field {
-	char	*name;		/* lowercased */
-	char	*value;		/* unfolded, trimmed */
-};
-
-/* One header block (or one group of DSN fields). */
-struct fbmail_hdr {
-	struct fbmail_field	*f;
-	size_t			 n, cap;
-};
 
 struct fbmail_rcpts {
 	struct sesevent_rcpt	*v;
 	size_t			 n, cap;
 };
 
+/* The parse: the walk, and the report's parts it found (.p NULL: none). */
 struct fbmail_ctx {
-	size_t			 parts;
-	bool			 report;	/* multipart/report seen */
-	char			 rtype[FBMAIL_TYPE_BUFSZ];
-	struct fbmail_text	 dsn, arf, orig;	/* .p NULL: none */
-	char			**owned;	/* copies, decoded parts */
-	size_t			 nowned;
-	char			*errbuf;
-	size_t			 errlen;
+	struct fbmime		*m;
+	struct fbmime_text	 dsn, arf, orig;
 };
-
-/* The strings of a result until they go into the struct sesevent. */
-struct fbmail_ids {
-	char	*feedback_id;
-	char	*ses_message_id;
-	char	*source;
-};
-
-static int	fbmail_err(struct fbmail_ctx *c, const char *fmt, ...)
-		    __attribute__((format(printf, 2, 3)));
-static int	fbmail_walk(struct fbmail_ctx *c, struct fbmail_text t,
-		    int depth, bool in_report);
-
-/* Fill errbuf and return -1. */
-static int
-fbmail_err(struct fbmail_ctx *c, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (c->errbuf == NULL || c->errlen == 0)
-		return -1;
-	va_start(ap, fmt);
-	(void)vsnprintf(c->errbuf, c->errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/* A network value for an error message: in double quotes, printable
-   ASCII only ('?' for anything else and for '"' and '\'), cut at
-   FBMAIL_QUOTE_MAX bytes with "..." after. */
-static void
-fbmail_quote(const char *s, char out[FBMAIL_QUOTE_BUFSZ])
-{
-	size_t	i, o = 0;
-
-	out[o++] = '"';
-	for (i = 0; i < FBMAIL_QUOTE_MAX && s[i] != '\0'; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		out[o++] = (ch < 0x20 || ch > 0x7e || ch == '"' ||
-		    ch == '\\') ? '?' : (char)ch;
-	}
-	if (s[i] != '\0') {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o++] = '"';
-	out[o] = '\0';
-}
 
 static bool
 fbmail_wsp(char ch)
@@ -118,368 +36,13 @@ fbmail_wsp(char ch)
 	return ch == ' ' || ch == '\t';
 }
 
-/* Keep p (from xmalloc) until the parse ends; returns it. */
-static char *
-fbmail_own(struct fbmail_ctx *c, char *p)
+/* Which slot of the struct fbmail_ctx at arg a report's part fills, by
+   its type; NULL for none (an fbmime_slot_fn). */
+static struct fbmime_text *
+fbmail_slot(void *arg, const char *type)
 {
-	c->owned = xrealloc(c->owned, (c->nowned + 1) * sizeof(*c->owned));
-	c->owned[c->nowned++] = p;
-	return p;
-}
+	struct fbmail_ctx *c = arg;
 
-/* A copy of n bytes at p with CRLF made LF and NUL bytes made spaces, so
-   that the rest reads LF lines and C strings. Owned by c. */
-static struct fbmail_text
-fbmail_lf(struct fbmail_ctx *c, const char *p, size_t n)
-{
-	char	*d = fbmail_own(c, xmalloc(n + 1));
-	size_t	 i, o = 0;
-
-	for (i = 0; i < n; i++) {
-		if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
-			continue;
-		d[o++] = p[i] == '\0' ? ' ' : p[i];
-	}
-	d[o] = '\0';
-	return (struct fbmail_text){ d, o };
-}
-
-/* --- header blocks -------------------------------------------------- */
-
-static void
-fbmail_hdr_free(struct fbmail_hdr *h)
-{
-	for (size_t i = 0; i < h->n; i++) {
-		free(h->f[i].name);
-		free(h->f[i].value);
-	}
-	free(h->f);
-	memset(h, 0, sizeof(*h));
-}
-
-/* Read the header block at the start of t into h; *rest_out is what
-   follows the empty line (nothing when there is none); with `fields`
-   (the groups of a report part) a line of white space alone ends the
-   block too, since a report's groups are read by people. A continuation
-   line joins the field before it with one space (RFC 5322 2.2.3 removes
-   only the line break; the white space of the fold is made one space so
-   that values read the same however they were folded). A line that is
-   not a field, such as an mbox "From " line, is skipped. */
-static void
-fbmail_hdr_parse(struct fbmail_text t, bool fields, struct fbmail_hdr *h,
-    struct fbmail_text *rest_out)
-{
-	const char	*p = t.p, *end = t.p + t.n;
-	struct buf	 val = BUF_INIT;
-	bool		 open = false;
-
-	memset(h, 0, sizeof(*h));
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl != NULL ? nl : end;
-		const char *next = nl != NULL ? nl + 1 : end;
-		const char *colon, *s;
-
-		if (eol == p) {
-			p = next;
-			break;
-		}
-		if (fbmail_wsp(*p)) {
-			for (s = p; s < eol && fbmail_wsp(*s); s++)
-				;
-			if (fields && s == eol) {
-				p = next;
-				break;
-			}
-			if (open && s < eol) {
-				buf_append(&val, " ", 1);
-				buf_append(&val, s, (size_t)(eol - s));
-			}
-			p = next;
-			continue;
-		}
-		if (open)
-			h->f[h->n - 1].value = xstrdup(str_trim(val.data));
-		open = false;
-		colon = memchr(p, ':', (size_t)(eol - p));
-		const char *ne = colon;
-
-		while (ne != NULL && ne > p && fbmail_wsp(ne[-1]))
-			ne--;
-		/* A field name has no white space (RFC 5322 2.2). */
-		if (ne != NULL && ne > p && memchr(p, ' ', (size_t)(ne - p)) ==
-		    NULL && memchr(p, '\t', (size_t)(ne - p)) == NULL) {
-			if (h->n == h->cap) {
-				h->cap = h->cap == 0 ? 16 : h->cap * 2;
-				h->f = xrealloc(h->f, h->cap * sizeof(*h->f));
-			}
-			h->f[h->n].name = str_lower(xstrndup(p,
-			    (size_t)(ne - p)));
-			h->f[h->n++].value = NULL;
-			buf_reset(&val);
-			buf_append(&val, colon + 1, (size_t)(eol - colon - 1));
-			open = true;
-		}
-		p = next;
-	}
-	if (open)
-		h->f[h->n - 1].value = xstrdup(str_trim(val.data));
-	buf_free(&val);
-	rest_out->p = p;
-	rest_out->n = (size_t)(end - p);
-}
-
-/* The first field called lname (lower case), borrowed; NULL if none. */
-static const char *
-fbmail_hdr_get(const struct fbmail_hdr *h, const char *lname)
-{
-	for (size_t i = 0; i < h->n; i++)
-		if (strcmp(h->f[i].name, lname) == 0)
-			return h->f[i].value;
-	return NULL;
-}
-
-/* --- Content-Type ---------------------------------------------------- */
-
-/* Copy at most outlen - 1 bytes of the n at p, lowercased. */
-static void
-fbmail_copy_lower(char *out, size_t outlen, const char *p, size_t n)
-{
-	if (n >= outlen)
-		n = outlen - 1;
-	memcpy(out, p, n);
-	out[n] = '\0';
-	str_lower(out);
-}
-
-/* Read a Content-Type value (NULL: absent, which is text/plain, RFC 2045
-   5.2): type (lowercased "type/subtype"), the boundary (a copy, NULL when
-   absent or empty) and the report-type (lowercased, "" when absent).
-   Parameter values are tokens or quoted-strings; comments are not
-   expected in these fields and are not removed. */
-static void
-fbmail_ctype(const char *v, char type[FBMAIL_TYPE_BUFSZ], char **boundary,
-    char rtype[FBMAIL_TYPE_BUFSZ])
-{
-	const char	*p, *s;
-	struct buf	 val = BUF_INIT;
-
-	*boundary = NULL;
-	rtype[0] = '\0';
-	if (v == NULL || *v == '\0') {
-		(void)str_copy(type, FBMAIL_TYPE_BUFSZ, "text/plain");
-		return;
-	}
-	for (p = v; *p != '\0' && *p != ';' && !fbmail_wsp(*p) &&
-	    *p != '('; p++)
-		;
-	fbmail_copy_lower(type, FBMAIL_TYPE_BUFSZ, v, (size_t)(p - v));
-	while ((p = strchr(p, ';')) != NULL) {
-		for (p++; fbmail_wsp(*p); p++)
-			;
-		for (s = p; *s != '\0' && *s != '=' && *s != ';'; s++)
-			;
-		if (*s != '=') {
-			p = s;
-			continue;
-		}
-		const char *an = p, *ae = s;
-
-		while (ae > an && fbmail_wsp(ae[-1]))
-			ae--;
-		for (p = s + 1; fbmail_wsp(*p); p++)
-			;
-		buf_reset(&val);
-		buf_append(&val, NULL, 0);
-		if (*p == '"') {
-			for (p++; *p != '\0' && *p != '"'; p++) {
-				if (*p == '\\' && p[1] != '\0')
-					p++;
-				buf_append(&val, p, 1);
-			}
-		} else {
-			for (s = p; *p != '\0' && *p != ';' &&
-			    !fbmail_wsp(*p); p++)
-				;
-			buf_append(&val, s, (size_t)(p - s));
-		}
-		if (str_ieq_n(an, (size_t)(ae - an), "boundary") &&
-		    *boundary == NULL && val.len > 0)
-			*boundary = xstrdup(val.data);
-		else if (str_ieq_n(an, (size_t)(ae - an), "report-type") &&
-		    rtype[0] == '\0')
-			fbmail_copy_lower(rtype, FBMAIL_TYPE_BUFSZ, val.data,
-			    val.len);
-	}
-	buf_free(&val);
-}
-
-/* --- transfer encodings ---------------------------------------------- */
-
-static int
-fbmail_b64val(char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
-static int
-fbmail_hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
-/* Decode base64 (characters outside the alphabet ignored, RFC 2045 6.8,
-   up to the first '=') or quoted-printable (RFC 2045 6.7: "=" at a line
-   end is a soft break, "=XX" a byte, any other "=" kept) into d, which
-   has room for n bytes. Returns the length. */
-static size_t
-fbmail_decode_into(char *d, const char *p, size_t n, bool b64)
-{
-	size_t		i, o = 0;
-	unsigned long	acc = 0;
-	int		bits = 0, hi, lo;
-
-	for (i = 0; i < n; i++) {
-		if (b64) {
-			int v = fbmail_b64val(p[i]);
-
-			if (p[i] == '=')
-				break;
-			if (v < 0)
-				continue;
-			acc = (acc << 6 | (unsigned long)v) & 0xffffff;
-			if ((bits += 6) >= 8) {
-				bits -= 8;
-				d[o++] = (char)(acc >> bits & 0xff);
-			}
-		} else if (p[i] == '=' && i + 1 < n && p[i + 1] == '\n') {
-			i++;
-		} else if (p[i] == '=' && i + 2 < n &&
-		    (hi = fbmail_hexval(p[i + 1])) >= 0 &&
-		    (lo = fbmail_hexval(p[i + 2])) >= 0) {
-			d[o++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			d[o++] = p[i];
-		}
-	}
-	return o;
-}
-
-/* The body of a leaf part, decoded when its Content-Transfer-Encoding is
-   base64 or quoted-printable; a decoded body is owned by c. */
-static struct fbmail_text
-fbmail_decode(struct fbmail_ctx *c, const struct fbmail_hdr *h,
-    struct fbmail_text body)
-{
-	const char		*cte;
-	bool			 b64;
-	char			*d;
-	size_t			 n;
-	struct fbmail_text	 t;
-
-	cte = fbmail_hdr_get(h, "content-transfer-encoding");
-	if (cte == NULL)
-		return body;
-	if (str_ieq(cte, "base64"))
-		b64 = true;
-	else if (str_ieq(cte, "quoted-printable"))
-		b64 = false;
-	else
-		return body;
-	d = xmalloc(body.n + 1);
-	n = fbmail_decode_into(d, body.p, body.n, b64);
-	t = fbmail_lf(c, d, n);
-	free(d);
-	return t;
-}
-
-/* --- the MIME tree --------------------------------------------------- */
-
-/* 0: the line (n bytes at p) is not a delimiter of boundary b, 1: it is,
-   2: it is the closing one. Trailing white space is allowed after the
-   boundary (RFC 2046 5.1.1), and anything after a closing one. */
-static int
-fbmail_delim(const char *p, size_t n, const char *b, size_t blen)
-{
-	size_t i;
-
-	if (n < blen + 2 || p[0] != '-' || p[1] != '-' ||
-	    memcmp(p + 2, b, blen) != 0)
-		return 0;
-	i = blen + 2;
-	if (n - i >= 2 && p[i] == '-' && p[i + 1] == '-')
-		return 2;
-	for (; i < n; i++)
-		if (!fbmail_wsp(p[i]))
-			return 0;
-	return 1;
-}
-
-/* Walk each body part of a multipart entity of the given type. */
-static int
-fbmail_multipart(struct fbmail_ctx *c, struct fbmail_text body,
-    const char *boundary, const char *type, int depth, bool report)
-{
-	const char	*p = body.p, *end = body.p + body.n, *part = NULL;
-	size_t		 blen = strlen(boundary);
-	char		 q[FBMAIL_QUOTE_BUFSZ];
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl != NULL ? nl : end;
-		const char *next = nl != NULL ? nl + 1 : end;
-		int kind = fbmail_delim(p, (size_t)(eol - p), boundary, blen);
-
-		if (kind != 0) {
-			if (part != NULL) {
-				/* The line break before a delimiter belongs
-				   to it, not to the part. */
-				const char *pe = p > part ? p - 1 : part;
-
-				if (++c->parts > FBMAIL_MAX_PARTS)
-					return fbmail_err(c, "more than %d "
-					    "MIME parts", FBMAIL_MAX_PARTS);
-				if (fbmail_walk(c, (struct fbmail_text){ part,
-				    (size_t)(pe - part) }, depth + 1,
-				    report) == -1)
-					return -1;
-			}
-			if (kind == 2)
-				return 0;
-			part = next;
-		}
-		p = next;
-	}
-	if (part == NULL) {
-		fbmail_quote(boundary, q);
-		return fbmail_err(c, "%s: the boundary %s never occurs", type,
-		    q);
-	}
-	return fbmail_err(c, "%s ends without its closing boundary "
-	    "(truncated?)", type);
-}
-
-/* Which slot of c a report's part fills, by its type; NULL for none. */
-static struct fbmail_text *
-fbmail_slot(struct fbmail_ctx *c, const char *type)
-{
 	if (strcmp(type, "message/delivery-status") == 0 ||
 	    strcmp(type, "message/global-delivery-status") == 0 ||
 	    strcmp(type, "text/delivery-status") == 0)
@@ -493,61 +56,6 @@ fbmail_slot(struct fbmail_ctx *c, const char *type)
 	    strcmp(type, "message/global-headers") == 0)
 		return &c->orig;
 	return NULL;
-}
-
-/* One entity, headers h and body: a multipart is entered (the first
-   multipart/report becomes the report); a leaf that is a direct part of
-   the report fills the slot its type names, the first such part
-   winning. depth is the number of multiparts around the entity. */
-static int
-fbmail_entity(struct fbmail_ctx *c, const struct fbmail_hdr *h,
-    struct fbmail_text body, int depth, bool in_report)
-{
-	char			 type[FBMAIL_TYPE_BUFSZ];
-	char			 rtype[FBMAIL_TYPE_BUFSZ];
-	char			*boundary;
-	struct fbmail_text	*slot;
-	bool			 report;
-	int			 rc;
-
-	fbmail_ctype(fbmail_hdr_get(h, "content-type"), type, &boundary,
-	    rtype);
-	if (strncmp(type, "multipart/", 10) == 0) {
-		if (depth >= FBMAIL_MAX_DEPTH) {
-			free(boundary);
-			return fbmail_err(c, "multipart nested more than %d "
-			    "deep", FBMAIL_MAX_DEPTH);
-		}
-		if (boundary == NULL)
-			return fbmail_err(c, "%s without a boundary", type);
-		report = !c->report && strcmp(type, "multipart/report") == 0;
-		if (report) {
-			c->report = true;
-			(void)str_copy(c->rtype, sizeof(c->rtype), rtype);
-		}
-		rc = fbmail_multipart(c, body, boundary, type, depth, report);
-		free(boundary);
-		return rc;
-	}
-	free(boundary);
-	if (in_report && (slot = fbmail_slot(c, type)) != NULL &&
-	    slot->p == NULL)
-		*slot = fbmail_decode(c, h, body);
-	return 0;
-}
-
-static int
-fbmail_walk(struct fbmail_ctx *c, struct fbmail_text t, int depth,
-    bool in_report)
-{
-	struct fbmail_hdr	h;
-	struct fbmail_text	body;
-	int			rc;
-
-	fbmail_hdr_parse(t, false, &h, &body);
-	rc = fbmail_entity(c, &h, body, depth, in_report);
-	fbmail_hdr_free(&h);
-	return rc;
 }
 
 /* --- addresses and IDs ----------------------------------------------- */
@@ -685,6 +193,39 @@ fbmail_rcpts_free(struct fbmail_rcpts *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* The end of an item of an address list: its address, the text in its
+   angle brackets (when *hasangle) or else the item without comments, is
+   added to r when it has an '@'; plain, angle and *hasangle are reset for
+   the next item. */
+static void
+fbmail_addrlist_item(struct buf *plain, struct buf *angle, bool *hasangle,
+    struct fbmail_rcpts *r)
+{
+	char *a = fbmail_addr(*hasangle ? angle->data : plain->data);
+
+	if (a != NULL && strchr(a, '@') != NULL && r->n < FBMAIL_MAX_RCPTS + 1)
+		fbmail_rcpts_add(r, a, xstrdup(""), xstrdup(""));
+	else
+		free(a);
+	buf_reset(plain);
+	buf_reset(angle);
+	*hasangle = false;
+}
+
+/* The character at p inside a comment *cmt deep, where a backslash
+   quotes the next one; returns the last character taken. */
+static const char *
+fbmail_comment(const char *p, int *cmt)
+{
+	if (*p == '\\' && p[1] != '\0')
+		p++;
+	else if (*p == '(')
+		(*cmt)++;
+	else if (*p == ')')
+		(*cmt)--;
+	return p;
+}
+
 /* Add each address of an RFC 5322 address list (the original's To) to
    r: the text in angle brackets, else the item without comments; group
    names are skipped, items without '@' and unusable ones dropped. */
@@ -694,34 +235,19 @@ fbmail_addrlist(const char *v, struct fbmail_rcpts *r)
 	struct buf	 plain = BUF_INIT, angle = BUF_INIT;
 	bool		 inq = false, inangle = false, hasangle = false;
 	int		 cmt = 0;
-	char		*a;
 
 	buf_append(&plain, NULL, 0);
 	buf_append(&angle, NULL, 0);
 	for (const char *p = v;; p++) {
 		if (*p == '\0' || (!inq && cmt == 0 && !inangle &&
 		    (*p == ',' || *p == ';'))) {
-			a = fbmail_addr(hasangle ? angle.data : plain.data);
-			if (a != NULL && strchr(a, '@') != NULL &&
-			    r->n < FBMAIL_MAX_RCPTS + 1)
-				fbmail_rcpts_add(r, a, xstrdup(""),
-				    xstrdup(""));
-			else
-				free(a);
-			buf_reset(&plain);
-			buf_reset(&angle);
-			hasangle = false;
+			fbmail_addrlist_item(&plain, &angle, &hasangle, r);
 			if (*p == '\0')
 				break;
 			continue;
 		}
 		if (cmt > 0) {
-			if (*p == '\\' && p[1] != '\0')
-				p++;
-			else if (*p == '(')
-				cmt++;
-			else if (*p == ')')
-				cmt--;
+			p = fbmail_comment(p, &cmt);
 		} else if (inangle) {
 			if (*p == '>')
 				inangle = false;
@@ -754,8 +280,8 @@ fbmail_addrlist(const char *v, struct fbmail_rcpts *r)
 /* --- the two reports ------------------------------------------------- */
 
 /* Skip empty and blank lines at the start of t. */
-static struct fbmail_text
-fbmail_skip_blank(struct fbmail_text t)
+static struct fbmime_text
+fbmail_skip_blank(struct fbmime_text t)
 {
 	const char *p = t.p, *end = t.p + t.n, *s;
 
@@ -766,7 +292,7 @@ fbmail_skip_blank(struct fbmail_text t)
 			break;
 		p = s < end ? s + 1 : end;
 	}
-	return (struct fbmail_text){ p, (size_t)(end - p) };
+	return (struct fbmime_text){ p, (size_t)(end - p) };
 }
 
 /* How many (at most 3) digits start s. */
@@ -818,58 +344,95 @@ fbmail_cut(const char *s)
 	return xstrndup(s, n);
 }
 
-/* Counts of the recipients that are not failures, for the 0 answer. */
-struct fbmail_dsncount {
-	size_t	delayed, delivered, other;
+/* What the recipient groups of a DSN add up to. */
+struct fbmail_dsnsum {
+	struct fbmail_rcpts	perm, trans;	/* the failed ones */
+	size_t			nrcpt;		/* groups read */
+	/* The recipients that are not failures, for the 0 answer. */
+	size_t			delayed, delivered, other;
 };
 
-/* One recipient group (number i): added to perm or trans when it failed,
-   else counted. 0, or -1 with errbuf. */
+/* One recipient group, number s->nrcpt: added to s->perm or s->trans
+   when it failed, else counted. 0, or -1 with errbuf. */
 static int
-fbmail_dsn_rcpt(struct fbmail_ctx *c, const struct fbmail_hdr *h, size_t i,
-    struct fbmail_rcpts *perm, struct fbmail_rcpts *trans,
-    struct fbmail_dsncount *cnt)
+fbmail_dsn_rcpt(struct fbmail_ctx *c, const struct fbmime_hdr *h,
+    struct fbmail_dsnsum *s)
 {
-	const char	*fr = fbmail_hdr_get(h, "final-recipient");
-	const char	*orr = fbmail_hdr_get(h, "original-recipient");
-	const char	*act = fbmail_hdr_get(h, "action");
-	const char	*diag = fbmail_hdr_get(h, "diagnostic-code");
-	char		 action[16], q[FBMAIL_QUOTE_BUFSZ], cls, *status;
+	const char	*fr = fbmime_hdr_get(h, "final-recipient");
+	const char	*orr = fbmime_hdr_get(h, "original-recipient");
+	const char	*act = fbmime_hdr_get(h, "action");
+	const char	*diag = fbmime_hdr_get(h, "diagnostic-code");
+	const char	*av = act != NULL ? act : "";
+	char		 q[FBMIME_QUOTE_BUFSZ], cls, *status;
 	char		*addr = NULL;
 	size_t		 n;
 
 	if (fr == NULL && orr == NULL)
-		return fbmail_err(c, "recipient %zu of the delivery status has "
-		    "no Final-Recipient or Original-Recipient", i);
+		return fbmime_err(c->m, "recipient %zu of the delivery status "
+		    "has no Final-Recipient or Original-Recipient", s->nrcpt);
 	if ((fr == NULL || (addr = fbmail_addr(fr)) == NULL) &&
 	    (orr == NULL || (addr = fbmail_addr(orr)) == NULL)) {
-		fbmail_quote(fr != NULL ? fr : orr, q);
-		return fbmail_err(c, "recipient %zu of the delivery status: "
-		    "%s %s is not a usable address", i, fr != NULL ?
+		fbmime_quote(fr != NULL ? fr : orr, q);
+		return fbmime_err(c->m, "recipient %zu of the delivery status: "
+		    "%s %s is not a usable address", s->nrcpt, fr != NULL ?
 		    "Final-Recipient" : "Original-Recipient", q);
 	}
-	for (n = 0; act != NULL && act[n] != '\0' && !fbmail_wsp(act[n]) &&
-	    act[n] != '(' && act[n] != ';'; n++)
+	for (n = 0; av[n] != '\0' && !fbmail_wsp(av[n]) && av[n] != '(' &&
+	    av[n] != ';'; n++)
 		;
-	fbmail_copy_lower(action, sizeof(action), act != NULL ? act : "", n);
-	cls = fbmail_status(fbmail_hdr_get(h, "status"), &status);
+	cls = fbmail_status(fbmime_hdr_get(h, "status"), &status);
 	/* RFC 3464 2.3.3: "failed" is final whatever the Status says; a
 	   missing Action is read from a permanent Status alone. */
-	if (strcmp(action, "failed") == 0 || (act == NULL && cls == '5')) {
-		fbmail_rcpts_add(cls == '4' ? trans : perm, addr, status,
-		    fbmail_cut(diag != NULL ? diag : ""));
+	if (str_ieq_n(av, n, "failed") || (act == NULL && cls == '5')) {
+		fbmail_rcpts_add(cls == '4' ? &s->trans : &s->perm, addr,
+		    status, fbmail_cut(diag != NULL ? diag : ""));
 		return 0;
 	}
-	if (strcmp(action, "delayed") == 0)
-		cnt->delayed++;
-	else if (strcmp(action, "delivered") == 0 ||
-	    strcmp(action, "relayed") == 0 ||
-	    strcmp(action, "expanded") == 0)
-		cnt->delivered++;
+	if (str_ieq_n(av, n, "delayed"))
+		s->delayed++;
+	else if (str_ieq_n(av, n, "delivered") ||
+	    str_ieq_n(av, n, "relayed") || str_ieq_n(av, n, "expanded"))
+		s->delivered++;
 	else
-		cnt->other++;
+		s->other++;
 	free(addr);
 	free(status);
+	return 0;
+}
+
+/* Read the groups of the delivery status t into *s; the per-message
+   fields go to *permsg, which the caller frees. 0, or -1 with errbuf. */
+static int
+fbmail_dsn_groups(struct fbmail_ctx *c, struct fbmime_text t,
+    struct fbmime_hdr *permsg, struct fbmail_dsnsum *s)
+{
+	struct fbmime_hdr	h;
+	bool			first = true;
+	int			rc;
+
+	memset(permsg, 0, sizeof(*permsg));
+	for (t = fbmail_skip_blank(t); t.n > 0; t = fbmail_skip_blank(t)) {
+		fbmime_hdr_parse(t, true, &h, &t);
+		/* The per-message group comes first (RFC 3464 2.1); a
+		   report that starts with a recipient has none. */
+		if (first && fbmime_hdr_get(&h, "final-recipient") == NULL &&
+		    fbmime_hdr_get(&h, "original-recipient") == NULL &&
+		    fbmime_hdr_get(&h, "action") == NULL) {
+			*permsg = h;
+			first = false;
+			continue;
+		}
+		first = false;
+		if (++s->nrcpt > FBMAIL_MAX_RCPTS) {
+			fbmime_hdr_free(&h);
+			return fbmime_err(c->m, "more than %d recipients in "
+			    "the delivery status", FBMAIL_MAX_RCPTS);
+		}
+		rc = fbmail_dsn_rcpt(c, &h, s);
+		fbmime_hdr_free(&h);
+		if (rc == -1)
+			return -1;
+	}
 	return 0;
 }
 
@@ -877,62 +440,33 @@ fbmail_dsn_rcpt(struct fbmail_ctx *c, const struct fbmail_hdr *h, size_t i,
    with errbuf. The per-message fields go to *permsg, which the caller
    frees. */
 static int
-fbmail_dsn(struct fbmail_ctx *c, struct fbmail_text t,
-    struct fbmail_hdr *permsg, struct fbmail_rcpts *rcpts_out,
+fbmail_dsn(struct fbmail_ctx *c, struct fbmime_text t,
+    struct fbmime_hdr *permsg, struct fbmail_rcpts *rcpts_out,
     enum sesevent_bounce *btype_out)
 {
-	struct fbmail_rcpts	perm = { NULL, 0, 0 };
-	struct fbmail_rcpts	trans = { NULL, 0, 0 };
-	struct fbmail_dsncount	cnt = { 0, 0, 0 };
-	struct fbmail_hdr	h;
-	size_t			nrcpt = 0;
-	bool			first = true;
-	int			rc = -1;
+	struct fbmail_dsnsum	s;
+	int			rc;
 
-	memset(permsg, 0, sizeof(*permsg));
-	for (t = fbmail_skip_blank(t); t.n > 0; t = fbmail_skip_blank(t)) {
-		fbmail_hdr_parse(t, true, &h, &t);
-		/* The per-message group comes first (RFC 3464 2.1); a
-		   report that starts with a recipient has none. */
-		if (first && fbmail_hdr_get(&h, "final-recipient") == NULL &&
-		    fbmail_hdr_get(&h, "original-recipient") == NULL &&
-		    fbmail_hdr_get(&h, "action") == NULL) {
-			*permsg = h;
-			first = false;
-			continue;
-		}
-		first = false;
-		if (++nrcpt > FBMAIL_MAX_RCPTS) {
-			fbmail_hdr_free(&h);
-			rc = fbmail_err(c, "more than %d recipients in the "
-			    "delivery status", FBMAIL_MAX_RCPTS);
-			goto out;
-		}
-		rc = fbmail_dsn_rcpt(c, &h, nrcpt, &perm, &trans, &cnt);
-		fbmail_hdr_free(&h);
-		if (rc == -1)
-			goto out;
-	}
-	rc = -1;
-	if (nrcpt == 0) {
-		fbmail_err(c, "the delivery status names no recipient");
-		goto out;
-	}
-	if (perm.n == 0 && trans.n == 0) {
-		fbmail_err(c, "no failed recipient in the delivery status "
-		    "(%zu delayed, %zu delivered, relayed or expanded, "
-		    "%zu other)", cnt.delayed, cnt.delivered, cnt.other);
+	memset(&s, 0, sizeof(s));
+	if (fbmail_dsn_groups(c, t, permsg, &s) == -1) {
+		rc = -1;
+	} else if (s.nrcpt == 0) {
+		rc = fbmime_err(c->m, "the delivery status names no "
+		    "recipient");
+	} else if (s.perm.n == 0 && s.trans.n == 0) {
+		(void)fbmime_err(c->m, "no failed recipient in the delivery "
+		    "status (%zu delayed, %zu delivered, relayed or "
+		    "expanded, %zu other)", s.delayed, s.delivered, s.other);
 		rc = 0;
-		goto out;
+	} else {
+		*btype_out = s.perm.n > 0 ? SESEVENT_BOUNCE_PERMANENT :
+		    SESEVENT_BOUNCE_TRANSIENT;
+		*rcpts_out = s.perm.n > 0 ? s.perm : s.trans;
+		memset(s.perm.n > 0 ? &s.perm : &s.trans, 0, sizeof(s.perm));
+		rc = 1;
 	}
-	*btype_out = perm.n > 0 ? SESEVENT_BOUNCE_PERMANENT :
-	    SESEVENT_BOUNCE_TRANSIENT;
-	*rcpts_out = perm.n > 0 ? perm : trans;
-	memset(perm.n > 0 ? &perm : &trans, 0, sizeof(perm));
-	rc = 1;
-out:
-	fbmail_rcpts_free(&perm);
-	fbmail_rcpts_free(&trans);
+	fbmail_rcpts_free(&s.perm);
+	fbmail_rcpts_free(&s.trans);
 	return rc;
 }
 
@@ -940,29 +474,29 @@ out:
    recipients: 1 with *rcpts_out and *ftype_out (a copy), or -1 with
    errbuf. The report's fields go to *fields, which the caller frees. */
 static int
-fbmail_arf(struct fbmail_ctx *c, struct fbmail_text t, const char *orig_to,
-    struct fbmail_hdr *fields, struct fbmail_rcpts *rcpts_out,
+fbmail_arf(struct fbmail_ctx *c, struct fbmime_text t, const char *orig_to,
+    struct fbmime_hdr *fields, struct fbmail_rcpts *rcpts_out,
     char **ftype_out)
 {
 	const char	*ft;
-	char		*a, q[FBMAIL_QUOTE_BUFSZ];
+	char		*a, q[FBMIME_QUOTE_BUFSZ];
 	size_t		 n;
 
-	fbmail_hdr_parse(fbmail_skip_blank(t), true, fields, &t);
-	if ((ft = fbmail_hdr_get(fields, "feedback-type")) == NULL ||
+	fbmime_hdr_parse(fbmail_skip_blank(t), true, fields, &t);
+	if ((ft = fbmime_hdr_get(fields, "feedback-type")) == NULL ||
 	    *ft == '\0')
-		return fbmail_err(c, "the feedback report has no "
+		return fbmime_err(c->m, "the feedback report has no "
 		    "Feedback-Type");
 	n = strcspn(ft, " \t(;");
 	for (size_t i = 0; i < fields->n; i++) {
 		if (strcmp(fields->f[i].name, "original-rcpt-to") != 0)
 			continue;
 		if (rcpts_out->n == FBMAIL_MAX_RCPTS)
-			return fbmail_err(c, "more than %d recipients in the "
-			    "feedback report", FBMAIL_MAX_RCPTS);
+			return fbmime_err(c->m, "more than %d recipients in "
+			    "the feedback report", FBMAIL_MAX_RCPTS);
 		if ((a = fbmail_addr(fields->f[i].value)) == NULL) {
-			fbmail_quote(fields->f[i].value, q);
-			return fbmail_err(c, "the feedback report's "
+			fbmime_quote(fields->f[i].value, q);
+			return fbmime_err(c->m, "the feedback report's "
 			    "Original-Rcpt-To %s is not a usable address", q);
 		}
 		fbmail_rcpts_add(rcpts_out, a, xstrdup(""), xstrdup(""));
@@ -970,11 +504,12 @@ fbmail_arf(struct fbmail_ctx *c, struct fbmail_text t, const char *orig_to,
 	if (rcpts_out->n == 0 && orig_to != NULL)
 		fbmail_addrlist(orig_to, rcpts_out);
 	if (rcpts_out->n == 0)
-		return fbmail_err(c, "the feedback report names no recipient: "
-		    "no Original-Rcpt-To and no address in the original's To");
+		return fbmime_err(c->m, "the feedback report names no "
+		    "recipient: no Original-Rcpt-To and no address in the "
+		    "original's To");
 	if (rcpts_out->n > FBMAIL_MAX_RCPTS)
-		return fbmail_err(c, "more than %d recipients in the feedback "
-		    "report", FBMAIL_MAX_RCPTS);
+		return fbmime_err(c->m, "more than %d recipients in the "
+		    "feedback report", FBMAIL_MAX_RCPTS);
 	*ftype_out = str_lower(xstrndup(ft, n));
 	return 1;
 }
@@ -985,21 +520,22 @@ fbmail_arf(struct fbmail_ctx *c, struct fbmail_text t, const char *orig_to,
 static int
 fbmail_kind(struct fbmail_ctx *c, const char *top_type)
 {
-	char q[FBMAIL_QUOTE_BUFSZ];
+	const char	*rtype = fbmime_report_type(c->m);
+	char		 q[FBMIME_QUOTE_BUFSZ];
 
-	if (!c->report)
-		return fbmail_err(c, "not a DSN or feedback report: no "
+	if (rtype == NULL)
+		return fbmime_err(c->m, "not a DSN or feedback report: no "
 		    "multipart/report (the message is %s)", top_type);
-	if (strcmp(c->rtype, "delivery-status") == 0) {
+	if (strcmp(rtype, "delivery-status") == 0) {
 		if (c->dsn.p == NULL)
-			return fbmail_err(c, "the multipart/report "
+			return fbmime_err(c->m, "the multipart/report "
 			    "(delivery-status) has no "
 			    "message/delivery-status part");
 		return 'd';
 	}
-	if (strcmp(c->rtype, "feedback-report") == 0) {
+	if (strcmp(rtype, "feedback-report") == 0) {
 		if (c->arf.p == NULL)
-			return fbmail_err(c, "the multipart/report "
+			return fbmime_err(c->m, "the multipart/report "
 			    "(feedback-report) has no "
 			    "message/feedback-report part");
 		return 'a';
@@ -1009,22 +545,49 @@ fbmail_kind(struct fbmail_ctx *c, const char *top_type)
 		return 'd';
 	if (c->arf.p != NULL)
 		return 'a';
-	if (c->rtype[0] == '\0')
-		return fbmail_err(c, "the multipart/report has no report-type "
-		    "and no report part");
-	fbmail_quote(c->rtype, q);
-	return fbmail_err(c, "the multipart/report's report-type %s is "
+	if (rtype[0] == '\0')
+		return fbmime_err(c->m, "the multipart/report has no "
+		    "report-type and no report part");
+	fbmime_quote(rtype, q);
+	return fbmime_err(c->m, "the multipart/report's report-type %s is "
 	    "neither delivery-status nor feedback-report", q);
+}
+
+/* The feedback_id, ses_message_id and source of *out, by the rules in
+   fbmail.h, from the report's own header top, the report part's fields
+   and the original's header orig. */
+static void
+fbmail_ids(struct sesevent *out, const struct fbmime_hdr *top,
+    const struct fbmime_hdr *fields, const struct fbmime_hdr *orig)
+{
+	const char *ids[] = {
+		fbmime_hdr_get(orig, "message-id"),
+		fbmime_hdr_get(fields, "x-original-message-id"),
+		fbmime_hdr_get(top, "x-original-message-id"),
+	};
+	const char *srcs[] = {
+		fbmime_hdr_get(orig, "return-path"),
+		fbmime_hdr_get(fields, "original-mail-from"),
+		fbmime_hdr_get(fields, "x-postfix-sender"),
+	};
+	const char *tid = fbmime_hdr_get(top, "message-id");
+	char *fid = fbmail_msgid(tid, true);
+
+	if (fid == NULL)
+		fid = fbmail_msgid(tid, false);
+	out->feedback_id = fid != NULL ? fid : xstrdup("");
+	out->ses_message_id = fbmail_ses_id(ids, sizeof(ids) / sizeof(ids[0]));
+	out->source = fbmail_source(srcs, sizeof(srcs) / sizeof(srcs[0]));
 }
 
 /* Parse the report found in c into *out. 1, 0 or -1 as fbmail_parse(). */
 static int
-fbmail_report(struct fbmail_ctx *c, const struct fbmail_hdr *top,
+fbmail_report(struct fbmail_ctx *c, const struct fbmime_hdr *top,
     const char *top_type, struct sesevent *out)
 {
-	struct fbmail_hdr	orig = { NULL, 0, 0 }, fields = { NULL, 0, 0 };
+	struct fbmime_hdr	orig = { NULL, 0, 0 }, fields = { NULL, 0, 0 };
 	struct fbmail_rcpts	rcpts = { NULL, 0, 0 };
-	struct fbmail_text	rest;
+	struct fbmime_text	rest;
 	enum sesevent_bounce	btype = SESEVENT_BOUNCE_NONE;
 	char			*ftype = NULL;
 	int			 kind, rc = -1;
@@ -1032,39 +595,20 @@ fbmail_report(struct fbmail_ctx *c, const struct fbmail_hdr *top,
 	if ((kind = fbmail_kind(c, top_type)) == -1)
 		return -1;
 	if (c->orig.p != NULL)
-		fbmail_hdr_parse(c->orig, false, &orig, &rest);
+		fbmime_hdr_parse(c->orig, false, &orig, &rest);
 	if (kind == 'd')
 		rc = fbmail_dsn(c, c->dsn, &fields, &rcpts, &btype);
 	else
-		rc = fbmail_arf(c, c->arf, fbmail_hdr_get(&orig, "to"),
+		rc = fbmail_arf(c, c->arf, fbmime_hdr_get(&orig, "to"),
 		    &fields, &rcpts, &ftype);
 	if (rc == 1) {
-		const char *ids[] = {
-			fbmail_hdr_get(&orig, "message-id"),
-			fbmail_hdr_get(&fields, "x-original-message-id"),
-			fbmail_hdr_get(top, "x-original-message-id"),
-		};
-		const char *srcs[] = {
-			fbmail_hdr_get(&orig, "return-path"),
-			fbmail_hdr_get(&fields, "original-mail-from"),
-			fbmail_hdr_get(&fields, "x-postfix-sender"),
-		};
-		const char *tid = fbmail_hdr_get(top, "message-id");
-		char *fid = fbmail_msgid(tid, true);
-
-		if (fid == NULL)
-			fid = fbmail_msgid(tid, false);
 		out->kind = kind == 'd' ? SESEVENT_BOUNCE :
 		    SESEVENT_COMPLAINT;
 		out->bounce_type = btype;
 		out->bounce_subtype = xstrdup("");
 		out->feedback_type = ftype != NULL ? ftype : xstrdup("");
 		ftype = NULL;
-		out->feedback_id = fid != NULL ? fid : xstrdup("");
-		out->ses_message_id = fbmail_ses_id(ids,
-		    sizeof(ids) / sizeof(ids[0]));
-		out->source = fbmail_source(srcs,
-		    sizeof(srcs) / sizeof(srcs[0]));
+		fbmail_ids(out, top, &fields, &orig);
 		out->timestamp = xstrdup("");
 		out->rcpts = rcpts.v;
 		out->nrcpts = rcpts.n;
@@ -1072,8 +616,8 @@ fbmail_report(struct fbmail_ctx *c, const struct fbmail_hdr *top,
 	}
 	free(ftype);
 	fbmail_rcpts_free(&rcpts);
-	fbmail_hdr_free(&fields);
-	fbmail_hdr_free(&orig);
+	fbmime_hdr_free(&fields);
+	fbmime_hdr_free(&orig);
 	return rc;
 }
 
@@ -1082,33 +626,24 @@ fbmail_parse(const char *msg, size_t len, struct sesevent *out,
     char *errbuf, size_t errlen)
 {
 	struct fbmail_ctx	c;
-	struct fbmail_hdr	top;
-	struct fbmail_text	t, body;
-	char			type[FBMAIL_TYPE_BUFSZ];
-	char			rtype[FBMAIL_TYPE_BUFSZ];
-	char			*boundary;
+	struct fbmime_hdr	top;
+	char			type[FBMIME_TYPE_BUFSZ];
 	int			rc;
 
 	memset(out, 0, sizeof(*out));
 	memset(&c, 0, sizeof(c));
-	c.errbuf = errbuf;
-	c.errlen = errlen;
 	if (errbuf != NULL && errlen > 0)
 		errbuf[0] = '\0';
-	if (len > FBMAIL_MAX_SIZE)
-		return fbmail_err(&c, "the message is larger than %d bytes",
+	c.m = fbmime_new(fbmail_slot, &c, errbuf, errlen);
+	if (len > FBMAIL_MAX_SIZE) {
+		rc = fbmime_err(c.m, "the message is larger than %d bytes",
 		    FBMAIL_MAX_SIZE);
-	t = fbmail_lf(&c, msg, len);
-	fbmail_hdr_parse(t, false, &top, &body);
-	fbmail_ctype(fbmail_hdr_get(&top, "content-type"), type, &boundary,
-	    rtype);
-	free(boundary);
-	rc = fbmail_entity(&c, &top, body, 0, false);
-	if (rc == 0)
-		rc = fbmail_report(&c, &top, type, out);
-	fbmail_hdr_free(&top);
-	for (size_t i = 0; i < c.nowned; i++)
-		free(c.owned[i]);
-	free(c.owned);
+	} else {
+		rc = fbmime_walk(c.m, msg, len, &top, type);
+		if (rc == 0)
+			rc = fbmail_report(&c, &top, type, out);
+		fbmime_hdr_free(&top);
+	}
+	fbmime_free(&c.m);
 	return rc;
 }

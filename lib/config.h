@@ -84,6 +84,7 @@ struct config {
 	/* [feedbackd] */
 	char			**feedbackd_listen;	/* NULL-terminated */
 	char			*feedbackd_path;
+	char			**feedbackd_metrics_listen;
 	char			*feedbackd_cert_dir;
 	char			**feedbackd_topic_arns;	/* empty: any */
 	long long		 feedbackd_max_body;	/* bytes */

@@ -206,6 +206,7 @@ class FeedbackD(Daemon):
         self.dir = str(tmpdir)
         os.makedirs(self.dir, exist_ok=True)
         self.port = port or free_port()
+        self.metrics_port = free_port()
         self.log = os.path.join(self.dir, f"feedbackd-{self.port}.log")
         self.conf = os.path.join(self.dir, f"sesgate-{self.port}.conf")
         self.sections = {
@@ -213,15 +214,24 @@ class FeedbackD(Daemon):
             "redis": {"url": redis_url},
             "feedbackd": dict({"listen": f"inet:127.0.0.1:{self.port}",
                                "cert_dir": str(cert_dir),
-                               "spool": os.path.join(self.dir, "spool")},
+                               "spool": os.path.join(self.dir, "spool"),
+                               "metrics_listen":
+                               f"inet:127.0.0.1:{self.metrics_port}"},
                               **(feedbackd or {}))}
         write_conf(self.conf, self.sections)
         self.proc = None
         self.start()
 
-    def post(self, body, path="/sns", method="POST", headers=None):
+    def metrics(self, path="/metrics"):
+        """GET on the metrics listener: (status, body text)."""
+        return self.post(None, path=path, method="GET",
+                         port=self.metrics_port)
+
+    def post(self, body, path="/sns", method="POST", headers=None,
+             port=None):
         """One request; (status, body text)."""
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        c = http.client.HTTPConnection("127.0.0.1", port or self.port,
+                                       timeout=30)
         try:
             h = {"Content-Type": "text/plain; charset=UTF-8",
                  "x-amz-sns-message-type": "Notification"}

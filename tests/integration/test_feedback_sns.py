@@ -461,3 +461,47 @@ def wait_for(cond, timeout=10.0):
             return True
         time.sleep(0.05)
     return False
+
+
+def test_metrics(tmp_path, redis, signer, r):
+    d = FeedbackD(tmp_path / "fd", redis.url, signer.dir)
+    try:
+        assert d.post(signer.notification(bounce(["m@dest.example"]))) \
+            == (200, "stored")
+        assert d.post(with_field(signer, SignatureVersion="3")) == \
+            (403, "bad signature")
+        r.set(f"{P}pause:account", "bounce rate 12%")
+        r.hset(f"{P}stats", "policyd:accept", 7)
+        status, text = d.metrics()
+        assert status == 200
+        lines = text.splitlines()
+        for want in [
+                'sesgate_policy_decisions_total{decision="accept"} 7',
+                'sesgate_ses_events_total{event="bounce_permanent"} 1',
+                "sesgate_suppressed 1",
+                'sesgate_paused{level="account",id=""} 1',
+                "sesgate_redis_up 1",
+                'sesgate_feedbackd_notifications_total{outcome="stored"} 1',
+                'sesgate_feedbackd_refused_total{reason="bad_signature"} 1',
+                'sesgate_feedbackd_refused_total{reason="not_sns"} 0',
+                "sesgate_feedbackd_spool_pending 0",
+                "# TYPE sesgate_ses_events_total counter"]:
+            assert want in lines, want
+        assert d.metrics("/other") == (404, "not here")
+        assert d.post(b"", path="/metrics", port=d.metrics_port) == \
+            (405, "GET only")
+    finally:
+        d.stop()
+
+
+def test_metrics_without_redis(tmp_path, signer):
+    red = RedisServer(tmp_path / "r")
+    d = FeedbackD(tmp_path / "fd", red.url, signer.dir)
+    try:
+        red.stop()
+        status, text = d.metrics()
+        assert status == 200
+        assert "sesgate_redis_up 0" in text.splitlines()
+        assert "sesgate_suppressed" not in text
+    finally:
+        d.stop()
