@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "addr.h"
 #include "admin.h"
 #include "effects.h"
 #include "log.h"
@@ -103,16 +104,41 @@ effects_suppress(struct store *st, const struct sesevent *e,
 	return 0;
 }
 
+/* The counter hashes an event is attributed to besides the statistics:
+   the account, the envelope sender (mail.source) and its domain. Their
+   number; a source that is no address gives the account alone. */
+static size_t
+effects_levels(struct store *st, const struct sesevent *e,
+    char keys[3][SCHEMA_KEY_MAX])
+{
+	char	sender[ADDR_BUFSZ], err[128];
+	size_t	n = 0;
+
+	if (admin_key(st, keys[n], SCHEMA_KEY_MAX, SCHEMA_FEEDBACK,
+	    SCHEMA_ACCOUNT, NULL, err, sizeof(err)) == 0)
+		n++;
+	if (addr_normalise(e->source, sender, sizeof(sender)) < 0)
+		return n;
+	if (admin_key(st, keys[n], SCHEMA_KEY_MAX, SCHEMA_FEEDBACK,
+	    SCHEMA_SENDER, sender, err, sizeof(err)) == 0)
+		n++;
+	if (admin_key(st, keys[n], SCHEMA_KEY_MAX, SCHEMA_FEEDBACK,
+	    SCHEMA_DOMAIN, addr_domain(sender), err, sizeof(err)) == 0)
+		n++;
+	return n;
+}
+
 int
 effects_apply(struct store *st, const struct sesevent *e,
     const char *sns_id, long long dedupe_ttl_ms, struct effects_out *out,
     char *errbuf, size_t errlen)
 {
 	char			 seen[SCHEMA_KEY_MAX], stats[SCHEMA_KEY_MAX];
-	char			 field[64];
+	char			 field[64], keys[3][SCHEMA_KEY_MAX];
 	const char		*reason = effects_reason(e);
 	struct schema_argv	 cmd;
 	long long		 exists, counted;
+	size_t			 nkeys;
 	int			 bad = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -131,14 +157,20 @@ effects_apply(struct store *st, const struct sesevent *e,
 	    effects_suppress(st, e, reason, out, errbuf, errlen) < 0)
 		return -1;
 	effects_counter(e, field, sizeof(field));
+	nkeys = effects_levels(st, e, keys);
 	schema_argv_init(&cmd);
-	bad |= schema_argv_add(&cmd, "2", 1);
+	bad |= schema_argv_addf(&cmd, "%zu", 2 + nkeys);
 	bad |= schema_argv_add(&cmd, seen, strlen(seen));
 	bad |= schema_argv_add(&cmd, stats, strlen(stats));
+	for (size_t i = 0; i < nkeys; i++)
+		bad |= schema_argv_add(&cmd, keys[i], strlen(keys[i]));
 	bad |= schema_argv_add(&cmd, "feedback", 8);
 	bad |= schema_argv_addf(&cmd, "%lld", dedupe_ttl_ms);
-	bad |= schema_argv_add(&cmd, field, strlen(field));
-	bad |= schema_argv_addf(&cmd, "%zu", e->nrcpts > 0 ? e->nrcpts : 1);
+	for (size_t i = 0; i < 1 + nkeys; i++) {
+		bad |= schema_argv_add(&cmd, field, strlen(field));
+		bad |= schema_argv_addf(&cmd, "%zu",
+		    e->nrcpts > 0 ? e->nrcpts : 1);
+	}
 	if (bad) {
 		(void)str_copy(errbuf, errlen, "message ID too long");
 		return -1;

@@ -2,8 +2,9 @@
  * effects.h - what one SES event does to the Redis store: a permanent
  * bounce or a complaint (other than not-spam) puts each recipient on the
  * suppression list with the feedback it came from, and every event is
- * counted in the statistics hash (feedbackd:<kind>, per recipient where
- * the event has recipients). Each SNS message takes effect once: its
+ * counted (feedbackd:<kind>, per recipient where the event has
+ * recipients) in the statistics hash and in the SES event counters of
+ * the account, of the envelope sender (mail.source) and of its domain. Each SNS message takes effect once: its
  * MessageId is remembered for dedupe_ttl. Built on store.h; one struct
  * store per thread.
  */

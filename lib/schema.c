@@ -28,6 +28,7 @@ static const char *const kind_names[] = {
 	[SCHEMA_USAGE] = "usage",
 	[SCHEMA_RECEIPT] = "receipt",
 	[SCHEMA_FEEDBACK_SEEN] = "feedback:seen",
+	[SCHEMA_FEEDBACK] = "feedback",
 };
 
 int
@@ -47,6 +48,7 @@ schema_key(char *out, size_t outlen, const char *prefix, enum schema_kind kind,
 	case SCHEMA_PAUSE:
 	case SCHEMA_LIMITS:
 	case SCHEMA_USAGE:
+	case SCHEMA_FEEDBACK:
 		if (level == SCHEMA_ACCOUNT)
 			return str_fmt(out, outlen, "%s%s:account", prefix,
 			    kind_names[kind]);

@@ -29,6 +29,7 @@ enum schema_kind {
 				   id: the stream name */
 	SCHEMA_FEEDBACK_SEEN,	/* STRING: an SNS message already applied;
 				   id: its MessageId */
+	SCHEMA_FEEDBACK,	/* HASH of SES event counters; per level */
 };
 
 enum schema_level {

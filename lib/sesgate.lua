@@ -400,6 +400,8 @@ elseif op == 'feedback' then
 	-- KEYS: the message's seen key, then counter hashes. ARGV: op, the
 	-- seen key's lifetime (ms), then for each counter hash a field and
 	-- an increment. Counts once per message: 0 when it was seen.
+	-- (Counter hashes: the statistics, then the account's, sender's and
+	-- domain's SES event counters.)
 	if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[2]) == false then
 		return 0
 	end

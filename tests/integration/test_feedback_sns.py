@@ -92,6 +92,19 @@ def test_with_subject_signed(fd, signer, r):
     assert entry(r, "s@dest.example")["reason"] == "BOUNCE"
 
 
+def test_effects_are_attributed_to_account_sender_and_domain(fd, signer,
+                                                            r):
+    """mail.source is app@sender.example in every test event."""
+    assert fd.post(signer.notification(bounce(
+        ["a1@dest.example", "a2@dest.example"]))) == (200, "stored")
+    assert fd.post(signer.notification(complaint(["a3@dest.example"]))) \
+        == (200, "stored")
+    want = {"feedbackd:bounce_permanent": "2", "feedbackd:complaint": "1"}
+    assert r.hgetall(f"{P}feedback:account") == want
+    assert r.hgetall(f"{P}feedback:sender:app@sender.example") == want
+    assert r.hgetall(f"{P}feedback:domain:sender.example") == want
+
+
 def test_same_message_twice_takes_effect_once(fd, signer, r):
     body = signer.notification(bounce(["twice@dest.example"]))
     assert fd.post(body) == (200, "stored")
