@@ -57,7 +57,7 @@ MILTER_SRC	 = milter/main.c milter/glue.c milter/gen.c milter/msg.c \
 FEEDBACK_SRC	 = feedback/main.c feedback/endpoint.c feedback/effects.c \
 		   feedback/certs.c feedback/snsmsg.c feedback/sesevent.c \
 		   feedback/spool.c feedback/mailin.c feedback/fbmail.c \
-		   feedback/metrics.c feedback/fbmime.c
+		   feedback/metrics.c feedback/fbmime.c feedback/reputation.c
 CTL_SRC		 = ctl/sesgatectl.c ctl/cmd_suppression.c ctl/cmd_identity.c \
 		   ctl/cmd_quota.c ctl/cmd_pause.c ctl/output.c ctl/bulk.c \
 		   ctl/cmd_dkim.c

@@ -14,6 +14,7 @@
 #include "admin.h"
 #include "effects.h"
 #include "log.h"
+#include "reputation.h"
 #include "suppression.h"
 #include "str.h"
 
@@ -129,8 +130,8 @@ effects_levels(struct store *st, const struct sesevent *e,
 }
 
 int
-effects_apply(struct store *st, const struct sesevent *e,
-    const char *sns_id, long long dedupe_ttl_ms, struct effects_out *out,
+effects_apply(struct store *st, const struct config *cf,
+    const struct sesevent *e, const char *sns_id, struct effects_out *out,
     char *errbuf, size_t errlen)
 {
 	char			 seen[SCHEMA_KEY_MAX], stats[SCHEMA_KEY_MAX];
@@ -165,7 +166,7 @@ effects_apply(struct store *st, const struct sesevent *e,
 	for (size_t i = 0; i < nkeys; i++)
 		bad |= schema_argv_add(&cmd, keys[i], strlen(keys[i]));
 	bad |= schema_argv_add(&cmd, "feedback", 8);
-	bad |= schema_argv_addf(&cmd, "%lld", dedupe_ttl_ms);
+	bad |= schema_argv_addf(&cmd, "%lld", cf->feedbackd_dedupe_ttl_ms);
 	for (size_t i = 0; i < 1 + nkeys; i++) {
 		bad |= schema_argv_add(&cmd, field, strlen(field));
 		bad |= schema_argv_addf(&cmd, "%zu",
@@ -177,5 +178,12 @@ effects_apply(struct store *st, const struct sesevent *e,
 	}
 	counted = admin_int_reply(admin_eval(st, &cmd, errbuf, errlen),
 	    errbuf, errlen);
-	return counted < 0 ? -1 : counted > 0 ? 1 : 0;
+	if (counted <= 0)
+		return counted < 0 ? -1 : 0;
+	/* Applied: the rates it leaves. A failure here leaves the event
+	   applied; the next one looks at the rates again. */
+	if (reputation_update(st, cf, e, errbuf, errlen) < 0)
+		log_warning(e->ses_message_id, "feedbackd: reputation: "
+		    "Redis: %s", errbuf);
+	return 1;
 }

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 
+#include "config.h"
 #include "sesevent.h"
 #include "store.h"
 
@@ -23,10 +24,11 @@ struct effects_out {
 };
 
 /* Apply e, carried by the SNS message sns_id, unless that message took
-   effect already. 1 applied, 0 a repeat (nothing done), -1 Redis failed
+   effect already (within cf's dedupe_ttl), then the reputation it leaves
+   (reputation.h). 1 applied, 0 a repeat (nothing done), -1 Redis failed
    (errbuf; the message may be offered again). */
-int	effects_apply(struct store *st, const struct sesevent *e,
-	    const char *sns_id, long long dedupe_ttl_ms,
+int	effects_apply(struct store *st, const struct config *cf,
+	    const struct sesevent *e, const char *sns_id,
 	    struct effects_out *out, char *errbuf, size_t errlen);
 
 /* The log line of an event applied (rc 1) or repeated (rc 0), starting

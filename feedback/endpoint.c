@@ -113,8 +113,8 @@ endpoint_apply_event(struct endpoint *ep, const struct sesevent *e,
 	struct store	*st = endpoint_store(ep, errbuf, errlen);
 	int		 rc;
 
-	rc = st != NULL ? effects_apply(st, e, sns_id,
-	    ep->cf->feedbackd_dedupe_ttl_ms, out, errbuf, errlen) : -1;
+	rc = st != NULL ? effects_apply(st, ep->cf, e, sns_id, out, errbuf,
+	    errlen) : -1;
 	if (rc < 0) {
 		log_warning(e->ses_message_id, "feedbackd: sns=%s: Redis: %s",
 		    ADMIN_QUOTE(sns_id), errbuf);

@@ -61,8 +61,8 @@ mailin_run(const struct config *cf, FILE *in)
 		return EX_OK;
 	}
 	st = store_open(cf, err, sizeof(err));
-	rc = st != NULL ? effects_apply(st, &e, id,
-	    cf->feedbackd_dedupe_ttl_ms, &out, err, sizeof(err)) : -1;
+	rc = st != NULL ? effects_apply(st, cf, &e, id, &out, err,
+	    sizeof(err)) : -1;
 	if (rc < 0) {
 		log_err(e.ses_message_id, "feedbackd: mail %s: Redis: %s; "
 		    "try again later (EX_TEMPFAIL)", id, err);

@@ -50,6 +50,7 @@ enum opt_type {
 	OPT_DKIMKEY,	/* repeatable: domain selector keyfile */
 	OPT_CONFSET,	/* repeatable: domain-or-user:NAME set [tags] */
 	OPT_RECEIPT,	/* repeatable: a receipt rule (receipt.h) */
+	OPT_PERCENT,	/* "5%": stored as 5.0 */
 };
 
 /* Options that may be given on several lines, each adding an entry. */
@@ -154,6 +155,16 @@ static const struct config_opt config_opts[] = {
 	    "7d", 60000, 366LL * 86400000, NULL, false },
 	{ "feedbackd", "spool", OPT_STR, OFF(feedbackd_spool),
 	    "/var/spool/sesgate/feedbackd.spool", 0, 0, NULL, false },
+	{ "feedbackd", "bounce_review", OPT_PERCENT,
+	    OFF(feedbackd_bounce_review), "5%", 0, 0, NULL, false },
+	{ "feedbackd", "bounce_pause", OPT_PERCENT, OFF(feedbackd_bounce_pause),
+	    "10%", 0, 0, NULL, false },
+	{ "feedbackd", "complaint_review", OPT_PERCENT,
+	    OFF(feedbackd_complaint_review), "0.1%", 0, 0, NULL, false },
+	{ "feedbackd", "complaint_pause", OPT_PERCENT,
+	    OFF(feedbackd_complaint_pause), "0.5%", 0, 0, NULL, false },
+	{ "feedbackd", "reputation_min_sends", OPT_INT,
+	    OFF(feedbackd_min_sends), "200", 1, 1000000000, NULL, false },
 
 	{ "milter", "listen", OPT_SOCKET, OFF(milter_listen),
 	    "inet:8891@127.0.0.1", 0, 0, NULL, false },
@@ -728,6 +739,19 @@ config_set(struct config *cf, const struct config_opt *o, const char *v,
 		}
 		*(long long *)f = ll;
 		return NULL;
+	case OPT_PERCENT: {
+		char	num[32];
+		size_t	n = strlen(v);
+
+		if (n < 2 || n >= sizeof(num) || v[n - 1] != '%')
+			return "want a percentage such as 5% or 0.1%";
+		memcpy(num, v, n - 1);
+		num[n - 1] = '\0';
+		if (str_to_double(num, 0.001, 100, &d) < 0)
+			return "want a percentage from 0.001% to 100%";
+		*(double *)f = d;
+		return NULL;
+	}
 	case OPT_RATE:
 		if (str_ieq(v, "unlimited")) {
 			*(double *)f = CONFIG_UNLIMITED;
@@ -1001,6 +1025,9 @@ config_print_value(const struct config *cf, const struct config_opt *o,
 		break;
 	case OPT_INT:
 		fprintf(fp, "%lld", *(const long long *)f);
+		break;
+	case OPT_PERCENT:
+		fprintf(fp, "%g%%", *(const double *)f);
 		break;
 	case OPT_RATE:
 		if (*(const double *)f == CONFIG_UNLIMITED)

@@ -90,6 +90,11 @@ struct config {
 	long long		 feedbackd_max_body;	/* bytes */
 	long long		 feedbackd_dedupe_ttl_ms;
 	char			*feedbackd_spool;	/* file path */
+	double			 feedbackd_bounce_review;	/* percent */
+	double			 feedbackd_bounce_pause;
+	double			 feedbackd_complaint_review;
+	double			 feedbackd_complaint_pause;
+	long long		 feedbackd_min_sends;
 
 	/* [milter] */
 	char			*milter_listen;		/* libmilter socket */

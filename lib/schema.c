@@ -29,6 +29,7 @@ static const char *const kind_names[] = {
 	[SCHEMA_RECEIPT] = "receipt",
 	[SCHEMA_FEEDBACK_SEEN] = "feedback:seen",
 	[SCHEMA_FEEDBACK] = "feedback",
+	[SCHEMA_REPUTATION] = "reputation",
 };
 
 int
@@ -49,6 +50,7 @@ schema_key(char *out, size_t outlen, const char *prefix, enum schema_kind kind,
 	case SCHEMA_LIMITS:
 	case SCHEMA_USAGE:
 	case SCHEMA_FEEDBACK:
+	case SCHEMA_REPUTATION:
 		if (level == SCHEMA_ACCOUNT)
 			return str_fmt(out, outlen, "%s%s:account", prefix,
 			    kind_names[kind]);

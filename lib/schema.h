@@ -30,6 +30,8 @@ enum schema_kind {
 	SCHEMA_FEEDBACK_SEEN,	/* STRING: an SNS message already applied;
 				   id: its MessageId */
 	SCHEMA_FEEDBACK,	/* HASH of SES event counters; per level */
+	SCHEMA_REPUTATION,	/* HASH of bounces and complaints by time
+				   bucket; per level */
 };
 
 enum schema_level {
