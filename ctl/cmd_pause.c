@@ -10,6 +10,7 @@
 
 #include "addr.h"
 #include "ctl.h"
+#include "rates.h"
 #include "str.h"
 
 /* The level of pause/resume: account when none is named. */
@@ -122,8 +123,9 @@ cmd_status(struct ctl *c, int argc, char **argv)
 {
 	const struct config	*cf;
 	struct admin_pause	*list;
+	struct rates		 rt;
 	size_t			 n;
-	char			 err[512], d[64];
+	char			 err[512], d[64], br[32], cr[32];
 	int			 rc;
 
 	(void)argv;
@@ -133,15 +135,34 @@ cmd_status(struct ctl *c, int argc, char **argv)
 	if ((rc = admin_pause_list(ctl_store(c), &list, &n, err,
 	    sizeof(err))) < 0)
 		return ctl_fail(c, rc, err);
+	if ((rc = rates_read(ctl_store(c), cf, SCHEMA_ACCOUNT, NULL, false,
+	    &rt, err, sizeof(err))) != 0) {
+		admin_pause_list_free(&list, n);
+		return ctl_fail(c, rc, err);
+	}
+	snprintf(br, sizeof(br), "%.2f", rt.bounce_rate);
+	snprintf(cr, sizeof(cr), "%.2f", rt.complaint_rate);
+	ctl_fmt_duration(cf->policyd_quota_window_ms, d, sizeof(d));
 	if (output_is_json(c->out)) {
 		output_begin(c->out);
 		output_str(c->out, "region", cf->region);
 		output_bool(c->out, "sandbox", cf->policyd_sandbox);
 		output_int(c->out, "pauses", (long long)n);
+		output_int(c->out, "sends", rt.sends);
+		output_int(c->out, "bounces", rt.bounces);
+		output_int(c->out, "complaints", rt.complaints);
+		output_str(c->out, "bounce_rate", br);
+		output_str(c->out, "complaint_rate", cr);
+		output_str(c->out, "reputation",
+		    rates_state_name(rates_judge(cf, &rt)));
 		output_end(c->out);
 	} else {
 		printf("region: %s\nsandbox: %s\n", cf->region,
 		    cf->policyd_sandbox ? "yes" : "no");
+		printf("bounce rate: %s%% (%lld of %lld recipients in %s)\n"
+		    "complaint rate: %s%% (%lld)\nreputation: %s\n", br,
+		    rt.bounces, rt.sends, d, cr, rt.complaints,
+		    rates_state_name(rates_judge(cf, &rt)));
 		printf(n == 0 ? "sending: not paused\n" : "paused:\n");
 	}
 	for (size_t i = 0; i < n; i++) {

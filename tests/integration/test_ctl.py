@@ -440,8 +440,11 @@ def test_privacy_mode_hashes_members(tmp_path, redis_server, r):
 # -- pauses ---------------------------------------------------------------
 
 def test_pause_resume_status(ctl, r):
-    assert ctl.ok("status") == \
-        "region: us-east-1\nsandbox: no\nsending: not paused\n"
+    assert ctl.ok("status") == (
+        "region: us-east-1\nsandbox: no\n"
+        "bounce rate: 0.00% (0 of 0 recipients in 1d)\n"
+        "complaint rate: 0.00% (0)\nreputation: low volume\n"
+        "sending: not paused\n")
     assert ctl.ok("pause", "--reason", "bounce rate 10%") == \
         "paused account until resumed: bounce rate 10%\n"
     assert r.get(P + "pause:account") == "bounce rate 10%"
@@ -459,6 +462,7 @@ def test_pause_resume_status(ctl, r):
         P + "pause:account", P + "pause:domain:example.org",
         P + "pause:sender:alice@example.com", P + "pause:sender:saslUser"]
     lines = ctl.ok("status").splitlines()
+    del lines[2:5]      # the reputation lines
     assert lines[:4] == ["region: us-east-1", "sandbox: no", "paused:",
                          "LEVEL    ID                 REMAINING      REASON"]
     assert lines[4] == "account  -                  until resumed  " \
@@ -469,7 +473,10 @@ def test_pause_resume_status(ctl, r):
     assert lines[7] == "sender   saslUser           until resumed  " \
         "paused by the administrator"
     js = ctl.json("status")
-    assert js[0] == {"region": "us-east-1", "sandbox": False, "pauses": 4}
+    assert js[0] == {"region": "us-east-1", "sandbox": False, "pauses": 4,
+                     "sends": 0, "bounces": 0, "complaints": 0,
+                     "bounce_rate": "0.00", "complaint_rate": "0.00",
+                     "reputation": "low volume"}
     assert [(p["level"], p["id"]) for p in js[1:]] == [
         ("account", ""), ("domain", "example.org"),
         ("sender", "alice@example.com"), ("sender", "saslUser")]

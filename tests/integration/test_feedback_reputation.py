@@ -55,6 +55,14 @@ def test_bounces_pause_sender_and_account_until_resumed(
         assert ask(c, "next@dest.example") == (
             "454 4.7.0 Sending paused for this account: bounce rate "
             "10.00% reached 10%")
+        # The daemon's configuration: its reputation_min_sends.
+        out = subprocess.run([SESGATECTL, "-c", fd.conf, "status"],
+                             capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.splitlines()[2:5] == [
+            "bounce rate: 10.00% (2 of 20 recipients in 1d)",
+            "complaint rate: 0.00% (0)",
+            "reputation: pause threshold reached"]
         for args in (["resume"], ["resume", "sender", SENDER],
                      ["resume", "domain", "example.com"]):
             out = subprocess.run([SESGATECTL, "-c", p.conf] + args,
