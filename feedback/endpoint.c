@@ -408,7 +408,7 @@ endpoint_metrics(struct evhttp_request *req, void *arg)
 	ep->own.spool_pending = ep->spool != NULL ?
 	    spool_pending(ep->spool) : 0;
 	if (metrics_render(&out, endpoint_store(ep, err, sizeof(err)),
-	    &ep->own, err, sizeof(err)) < 0) {
+	    ep->cf, &ep->own, err, sizeof(err)) < 0) {
 		log_warning(NULL, "feedbackd: metrics: Redis: %s", err);
 		store_close(&ep->st);
 	}

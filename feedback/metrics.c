@@ -10,6 +10,7 @@
 
 #include "admin.h"
 #include "metrics.h"
+#include "rates.h"
 
 static const char *const metrics_refusal_names[METRICS_NREFUSALS] = {
 	[METRICS_NOT_SNS] = "not_sns",
@@ -53,9 +54,10 @@ metrics_family(struct buf *out, char **pairs, const char *prefix,
 }
 
 static int
-metrics_redis(struct buf *out, struct store *st, char *errbuf,
-    size_t errlen)
+metrics_redis(struct buf *out, struct store *st, const struct config *cf,
+    char *errbuf, size_t errlen)
 {
+	struct rates		 rt;
 	char			**pairs = NULL, key[SCHEMA_KEY_MAX];
 	struct admin_pause	*p = NULL;
 	size_t			 np = 0;
@@ -79,6 +81,17 @@ metrics_redis(struct buf *out, struct store *st, char *errbuf,
 	buf_printf(out, "# HELP sesgate_suppressed Addresses on the "
 	    "suppression list.\n# TYPE sesgate_suppressed gauge\n"
 	    "sesgate_suppressed %lld\n", n);
+	if (rates_read(st, cf, SCHEMA_ACCOUNT, NULL, false, &rt, errbuf,
+	    errlen) == 0)
+		buf_printf(out, "# HELP sesgate_bounce_rate_percent The "
+		    "account's bounce rate over the quota window.\n"
+		    "# TYPE sesgate_bounce_rate_percent gauge\n"
+		    "sesgate_bounce_rate_percent %.4f\n"
+		    "# HELP sesgate_complaint_rate_percent The account's "
+		    "complaint rate over the quota window.\n"
+		    "# TYPE sesgate_complaint_rate_percent gauge\n"
+		    "sesgate_complaint_rate_percent %.4f\n", rt.bounce_rate,
+		    rt.complaint_rate);
 	buf_printf(out, "# HELP sesgate_paused Pauses in force (1 each).\n"
 	    "# TYPE sesgate_paused gauge\n");
 	for (size_t i = 0; i < np; i++) {
@@ -93,10 +106,10 @@ metrics_redis(struct buf *out, struct store *st, char *errbuf,
 }
 
 int
-metrics_render(struct buf *out, struct store *st,
+metrics_render(struct buf *out, struct store *st, const struct config *cf,
     const struct metrics_own *own, char *errbuf, size_t errlen)
 {
-	int rc = st != NULL ? metrics_redis(out, st, errbuf, errlen) : -1;
+	int rc = st != NULL ? metrics_redis(out, st, cf, errbuf, errlen) : -1;
 
 	if (st == NULL)
 		snprintf(errbuf, errlen, "no connection to Redis");

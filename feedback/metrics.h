@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "config.h"
 #include "store.h"
 
 /* Why a notification was refused; the label values of
@@ -36,9 +37,11 @@ struct metrics_own {
 };
 
 /* Append the exposition to out: Redis's figures read with st (NULL, or a
-   failed read, gives sesgate_redis_up 0 and leaves them out), then own.
-   0, or -1 with errbuf when Redis failed (out is complete all the same). */
+   failed read, gives sesgate_redis_up 0 and leaves them out), the
+   account's rates by cf's window, then own. 0, or -1 with errbuf when
+   Redis failed (out is complete all the same). */
 int	metrics_render(struct buf *out, struct store *st,
-	    const struct metrics_own *own, char *errbuf, size_t errlen);
+	    const struct config *cf, const struct metrics_own *own,
+	    char *errbuf, size_t errlen);
 
 #endif
