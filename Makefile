@@ -39,6 +39,7 @@ PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS	:= $(shell pkg-config --libs check 2>/dev/null)
 JSON_CFLAGS	:= $(shell pkg-config --cflags json-c 2>/dev/null)
 JSON_LIBS	:= $(shell pkg-config --libs json-c 2>/dev/null)
+CURL_LIBS	:= $(shell pkg-config --libs libcurl 2>/dev/null)
 CFLAGS		+= $(PKG_CFLAGS)
 
 LIB_SRC		 = lib/mem.c lib/log.c lib/str.c lib/buf.c lib/addr.c \
@@ -58,7 +59,8 @@ MILTER_SRC	 = milter/main.c milter/glue.c milter/gen.c milter/msg.c \
 FEEDBACK_SRC	 = feedback/main.c feedback/endpoint.c feedback/effects.c \
 		   feedback/certs.c feedback/snsmsg.c feedback/sesevent.c \
 		   feedback/spool.c feedback/mailin.c feedback/fbmail.c \
-		   feedback/metrics.c feedback/fbmime.c feedback/reputation.c
+		   feedback/metrics.c feedback/fbmime.c feedback/reputation.c \
+		   feedback/fetch.c
 CTL_SRC		 = ctl/sesgatectl.c ctl/cmd_suppression.c ctl/cmd_identity.c \
 		   ctl/cmd_quota.c ctl/cmd_pause.c ctl/output.c ctl/bulk.c \
 		   ctl/cmd_dkim.c
@@ -121,7 +123,7 @@ $(FEEDBACK_OBJ) $(BUILD)/tests/unit/test_snsmsg.o \
     $(BUILD)/tests/unit/test_sesevent.o: CFLAGS += $(JSON_CFLAGS)
 
 $(BUILD)/sesgate-feedbackd: $(FEEDBACK_OBJ) $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(PKG_LIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(CURL_LIBS) $(PKG_LIBS) -lm
 
 $(BUILD)/sesgatectl: $(CTL_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm

@@ -31,6 +31,7 @@
 #include "certs.h"
 #include "effects.h"
 #include "endpoint.h"
+#include "fetch.h"
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
@@ -204,6 +205,41 @@ endpoint_spool(struct endpoint *ep, const struct snsmsg *m,
 	return 0;
 }
 
+/* A SubscriptionConfirmation of an allowed topic: confirmed by fetching
+   its SubscribeURL, or (with fetch off) logged for the administrator. */
+static void
+endpoint_subscribe(struct endpoint *ep, struct evhttp_request *req,
+    const struct snsmsg *m)
+{
+	struct fetch_opts	 o = { ep->cf->feedbackd_fetch_ca_file,
+				    ep->cf->feedbackd_fetch_connect_to,
+				    ep->cf->feedbackd_fetch_timeout_ms };
+	struct buf		 b = BUF_INIT;
+	char			 err[512];
+
+	if (!ep->cf->feedbackd_fetch) {
+		log_warning(NULL, "feedbackd: sns=%s: subscription to %s; "
+		    "confirm it by fetching %s", ADMIN_QUOTE(m->message_id),
+		    ADMIN_QUOTE(m->topic_arn), ADMIN_QUOTE(m->subscribe_url));
+		endpoint_reply(req, 200, "OK", "logged");
+		return;
+	}
+	if (fetch_get(m->subscribe_url, &o, 64 * 1024, &b, err,
+	    sizeof(err)) < 0) {
+		log_err(NULL, "feedbackd: sns=%s: subscription to %s not "
+		    "confirmed: %s; answering 503", ADMIN_QUOTE(m->message_id),
+		    ADMIN_QUOTE(m->topic_arn), err);
+		endpoint_reply(req, 503, "Service Unavailable",
+		    "cannot confirm now");
+	} else {
+		log_info(NULL, "feedbackd: sns=%s: subscription to %s "
+		    "confirmed", ADMIN_QUOTE(m->message_id),
+		    ADMIN_QUOTE(m->topic_arn));
+		endpoint_reply(req, 200, "OK", "confirmed");
+	}
+	buf_free(&b);
+}
+
 /* An SES notification: its effects, then the answer. */
 static void
 endpoint_notification(struct endpoint *ep, struct evhttp_request *req,
@@ -266,7 +302,7 @@ endpoint_check(struct endpoint *ep, struct evhttp_request *req,
     const struct snsmsg *m)
 {
 	EVP_PKEY	*key;
-	bool		 unusable;
+	enum certs_miss	 why = CERTS_MISSING;
 	char		 err[512];
 
 	if (!endpoint_topic_ok(ep->cf, m->topic_arn)) {
@@ -287,9 +323,18 @@ endpoint_check(struct endpoint *ep, struct evhttp_request *req,
 		    "bad SigningCertURL");
 		return false;
 	}
-	key = certs_key(ep->certs, m->signing_cert_url, &unusable, err,
+	key = certs_key(ep->certs, m->signing_cert_url, &why, err,
 	    sizeof(err));
-	if (key == NULL && !unusable) {
+	if (key == NULL && why == CERTS_UNAVAILABLE) {
+		/* Fetching it failed; SNS tries again. */
+		log_err(NULL, "feedbackd: sns=%s: %s; answering 503",
+		    ADMIN_QUOTE(m->message_id), err);
+		ep->own.refused[METRICS_UNAVAILABLE]++;
+		endpoint_reply(req, 503, "Service Unavailable",
+		    "cannot fetch the signing certificate now");
+		return false;
+	}
+	if (key == NULL && why == CERTS_MISSING) {
 		log_warning(NULL, "feedbackd: sns=%s: %s; answering 400",
 		    ADMIN_QUOTE(m->message_id), err);
 		ep->own.refused[METRICS_UNKNOWN_CERT]++;
@@ -360,15 +405,7 @@ endpoint_request(struct evhttp_request *req, void *arg)
 				    "bad SubscribeURL");
 				break;
 			}
-			/* XXX confirming by fetching SubscribeURL needs an
-			   HTTPS client; until then the administrator does
-			   it. */
-			log_warning(NULL, "feedbackd: sns=%s: subscription "
-			    "to %s; confirm it by fetching %s",
-			    ADMIN_QUOTE(m.message_id),
-			    ADMIN_QUOTE(m.topic_arn),
-			    ADMIN_QUOTE(m.subscribe_url));
-			endpoint_reply(req, 200, "OK", "logged");
+			endpoint_subscribe(ep, req, &m);
 			break;
 		case SNSMSG_UNSUBSCRIBE_CONFIRMATION:
 			log_warning(NULL, "feedbackd: sns=%s: unsubscribed "
@@ -510,7 +547,7 @@ endpoint_reload(evutil_socket_t sig, short what, void *arg)
 	evhttp_set_cb(ep->http, cf->feedbackd_path, endpoint_request, ep);
 	evhttp_set_max_body_size(ep->http, (ev_ssize_t)cf->feedbackd_max_body);
 	certs_free(&ep->certs);
-	ep->certs = certs_new(cf->feedbackd_cert_dir);
+	ep->certs = certs_new(cf);
 	store_close(&ep->st);
 	log_reconfigure(cf->log_facility, cf->log_level);
 	log_info(NULL, "feedbackd: reloaded %s (listeners unchanged)",
@@ -536,7 +573,9 @@ endpoint_run(struct config *cf, const char *conf_path)
 	evhttp_set_timeout(ep.http, 30);
 	evhttp_set_cb(ep.http, cf->feedbackd_path, endpoint_request, &ep);
 	evhttp_set_gencb(ep.http, endpoint_other, &ep);
-	ep.certs = certs_new(cf->feedbackd_cert_dir);
+	if (fetch_init() < 0)
+		die(EX_OSERR, "feedbackd: cannot set up libcurl");
+	ep.certs = certs_new(cf);
 	ep.replay = evtimer_new(ep.base, endpoint_replay_timer, &ep);
 	ep.spool = spool_open(cf->feedbackd_spool, err, sizeof(err));
 	if (ep.spool == NULL)
@@ -588,5 +627,6 @@ out:
 	store_close(&ep.st);
 	event_base_free(ep.base);
 	config_free(&ep.cf);
+	fetch_cleanup();
 	return status;
 }

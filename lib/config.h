@@ -87,6 +87,10 @@ struct config {
 	char			**feedbackd_metrics_listen;
 	char			*feedbackd_cert_dir;
 	char			**feedbackd_topic_arns;	/* empty: any */
+	bool			 feedbackd_fetch;
+	char			*feedbackd_fetch_ca_file;	/* "": system */
+	char			**feedbackd_fetch_connect_to;
+	long long		 feedbackd_fetch_timeout_ms;
 	long long		 feedbackd_max_body;	/* bytes */
 	long long		 feedbackd_dedupe_ttl_ms;
 	char			*feedbackd_spool;	/* file path */

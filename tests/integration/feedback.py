@@ -12,8 +12,11 @@ the daemon itself on a loopback port.
 import base64
 import datetime
 import http.client
+import http.server
 import json
 import os
+import ssl
+import threading
 import uuid
 
 from cryptography import x509
@@ -106,6 +109,79 @@ class SnsSigner:
                                "?Action=ConfirmSubscription&Token=2336",
                "Timestamp": "2026-12-02T10:00:00.000Z"}
         return json.dumps(self.sign(env, version)).encode()
+
+
+class _SnsHostHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        host = self.server.host
+        host.requests.append(self.path)
+        body = host.pages.get(self.path.split("?")[0])
+        if self.path.startswith("/?Action=ConfirmSubscription"):
+            body = b"<ConfirmSubscriptionResponse/>"
+        status = 200 if body is not None else 404
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body or b"")))
+        self.end_headers()
+        self.wfile.write(body or b"")
+
+    def log_message(self, fmt, *args):
+        pass
+
+
+class SnsHost:
+    """An HTTPS server on 127.0.0.1 standing in for
+    sns.us-east-1.amazonaws.com, its certificate issued by signer's test
+    CA: it confirms subscriptions and serves pages ({path: bytes}).
+    feedbackd() gives the [feedbackd] keys that make the daemon reach it;
+    requests lists the paths asked for."""
+
+    def __init__(self, signer, directory, pages=None):
+        d = str(directory)
+        os.makedirs(d, exist_ok=True)
+        key = rsa.generate_private_key(65537, 2048)
+        cert = (x509.CertificateBuilder()
+                .subject_name(_name("sns.us-east-1.amazonaws.com"))
+                .issuer_name(_name("sesgate test CA"))
+                .public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(datetime.datetime(2026, 1, 1))
+                .not_valid_after(datetime.datetime(2036, 1, 1))
+                .add_extension(x509.SubjectAlternativeName(
+                    [x509.DNSName("sns.us-east-1.amazonaws.com")]),
+                    critical=False)
+                .sign(signer.ca_key, hashes.SHA256()))
+        self.ca_file = os.path.join(d, "ca.pem")
+        with open(self.ca_file, "wb") as f:
+            f.write(signer.ca.public_bytes(serialization.Encoding.PEM))
+        certfile = os.path.join(d, "host.pem")
+        with open(certfile, "wb") as f:
+            f.write(cert.public_bytes(serialization.Encoding.PEM))
+            f.write(key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.TraditionalOpenSSL,
+                serialization.NoEncryption()))
+        self.pages = dict(pages or {})
+        self.requests = []
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                      _SnsHostHandler)
+        self.server.host = self
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(certfile)
+        self.server.socket = ctx.wrap_socket(self.server.socket,
+                                             server_side=True)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def feedbackd(self):
+        return {"fetch": "yes", "fetch_ca_file": self.ca_file,
+                "fetch_connect_to":
+                f"sns.us-east-1.amazonaws.com:443:127.0.0.1:{self.port}"}
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def string_to_sign(env):
@@ -215,6 +291,9 @@ class FeedbackD(Daemon):
             "feedbackd": dict({"listen": f"inet:127.0.0.1:{self.port}",
                                "cert_dir": str(cert_dir),
                                "spool": os.path.join(self.dir, "spool"),
+                               # No network: SnsHost serves what tests
+                               # fetch.
+                               "fetch": "no",
                                "metrics_listen":
                                f"inet:127.0.0.1:{self.metrics_port}"},
                               **(feedbackd or {}))}

@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from feedback import (CERT_NAME, FEEDBACKD, SES_ID, TOPIC, FeedbackD,
-                      SnsSigner, bounce, complaint, event)
+                      SnsHost, SnsSigner, bounce, complaint, event)
 from lab import RedisServer, write_conf
 
 P = "sesgate:"
@@ -519,3 +519,64 @@ def test_metrics_without_redis(tmp_path, signer):
         assert "sesgate_suppressed" not in text
     finally:
         d.stop()
+
+
+def test_subscription_is_confirmed_by_fetching(tmp_path, redis, signer, r):
+    host = SnsHost(signer, tmp_path / "host")
+    d = FeedbackD(tmp_path / "fd", redis.url, signer.dir,
+                  feedbackd=host.feedbackd())
+    try:
+        assert d.post(signer.confirmation()) == (200, "confirmed")
+        assert host.requests == ["/?Action=ConfirmSubscription&Token=2336"]
+        assert "subscription to arn:aws:sns:us-east-1:123456789012:" \
+            "ses-feedback confirmed" in d.logtext()
+        assert nothing_stored(r)
+    finally:
+        d.stop()
+        host.stop()
+
+
+def test_certificate_not_in_the_directory_is_fetched(tmp_path, redis,
+                                                     signer, r):
+    name = "SimpleNotificationService-fetched.pem"
+    pem = open(os.path.join(signer.dir, CERT_NAME), "rb").read()
+    host = SnsHost(signer, tmp_path / "host", pages={f"/{name}": pem})
+    d = FeedbackD(tmp_path / "fd", redis.url, tmp_path / "empty",
+                  feedbackd=host.feedbackd())
+    try:
+        url = f"https://sns.us-east-1.amazonaws.com/{name}"
+        for addr in ("f1@dest.example", "f2@dest.example"):
+            env = json.loads(signer.notification(bounce([addr])))
+            env["SigningCertURL"] = url
+            body = json.dumps(signer.sign(env, 2)).encode()
+            assert d.post(body) == (200, "stored")
+        # Fetched once, then kept.
+        assert host.requests == [f"/{name}"]
+        assert r.zcard(f"{P}suppressed") == 2
+        env = json.loads(signer.notification(bounce(["f3@dest.example"])))
+        env["SigningCertURL"] = \
+            "https://sns.us-east-1.amazonaws.com/Missing-1.pem"
+        body = json.dumps(signer.sign(env, 2)).encode()
+        assert d.post(body) == (503, "cannot fetch the signing "
+                                "certificate now")
+        assert "HTTP status 404" in d.logtext()
+    finally:
+        d.stop()
+        host.stop()
+
+
+def test_fetch_with_an_untrusted_server_is_refused(tmp_path, redis, signer,
+                                                   r):
+    """The server's certificate must verify: here the daemon trusts the
+    system's CAs only, which did not issue the test host's."""
+    host = SnsHost(signer, tmp_path / "host")
+    conf = host.feedbackd()
+    del conf["fetch_ca_file"]
+    d = FeedbackD(tmp_path / "fd", redis.url, signer.dir, feedbackd=conf)
+    try:
+        assert d.post(signer.confirmation()) == (503, "cannot confirm now")
+        assert host.requests == []
+        assert "not confirmed" in d.logtext()
+    finally:
+        d.stop()
+        host.stop()
