@@ -105,27 +105,30 @@ effects_suppress(struct store *st, const struct sesevent *e,
 	return 0;
 }
 
-/* The counter hashes an event is attributed to besides the statistics:
-   the account, the envelope sender (mail.source) and its domain. Their
-   number; a source that is no address gives the account alone. */
-static size_t
-effects_levels(struct store *st, const struct sesevent *e,
-    char keys[3][SCHEMA_KEY_MAX])
+size_t
+effects_levels(const struct config *cf, const struct sesevent *e,
+    struct effects_level *out)
 {
-	char	sender[ADDR_BUFSZ], err[128];
-	size_t	n = 0;
+	const char	*user = cf->feedbackd_user_tag[0] != '\0' ?
+			    sesevent_tag(e, cf->feedbackd_user_tag) : NULL;
+	char		 err[128];
+	size_t		 n = 0;
 
-	if (admin_key(st, keys[n], SCHEMA_KEY_MAX, SCHEMA_FEEDBACK,
-	    SCHEMA_ACCOUNT, NULL, err, sizeof(err)) == 0)
+	out[n].level = SCHEMA_ACCOUNT;
+	out[n++].id[0] = '\0';
+	if (addr_normalise(e->source, out[n].id, sizeof(out[n].id)) == 0) {
+		const char *dom = addr_domain(out[n].id);
+
+		out[n++].level = SCHEMA_SENDER;
+		out[n].level = SCHEMA_DOMAIN;
+		(void)str_copy(out[n].id, sizeof(out[n].id), dom);
 		n++;
-	if (addr_normalise(e->source, sender, sizeof(sender)) < 0)
-		return n;
-	if (admin_key(st, keys[n], SCHEMA_KEY_MAX, SCHEMA_FEEDBACK,
-	    SCHEMA_SENDER, sender, err, sizeof(err)) == 0)
-		n++;
-	if (admin_key(st, keys[n], SCHEMA_KEY_MAX, SCHEMA_FEEDBACK,
-	    SCHEMA_DOMAIN, addr_domain(sender), err, sizeof(err)) == 0)
-		n++;
+	}
+	/* The SASL user the policy service counts a sender's quota under
+	   (sender_identity = sasl), when a tag carries it. */
+	if (user != NULL && admin_level_id(SCHEMA_SENDER, user, out[n].id,
+	    sizeof(out[n].id), err, sizeof(err)) == 0)
+		out[n++].level = SCHEMA_SENDER;
 	return n;
 }
 
@@ -135,7 +138,8 @@ effects_apply(struct store *st, const struct config *cf,
     char *errbuf, size_t errlen)
 {
 	char			 seen[SCHEMA_KEY_MAX], stats[SCHEMA_KEY_MAX];
-	char			 field[64], keys[3][SCHEMA_KEY_MAX];
+	char			 field[64], keys[EFFECTS_MAX_LEVELS][SCHEMA_KEY_MAX];
+	struct effects_level	 lv[EFFECTS_MAX_LEVELS];
 	const char		*reason = effects_reason(e);
 	struct schema_argv	 cmd;
 	long long		 exists, counted;
@@ -158,7 +162,12 @@ effects_apply(struct store *st, const struct config *cf,
 	    effects_suppress(st, e, reason, out, errbuf, errlen) < 0)
 		return -1;
 	effects_counter(e, field, sizeof(field));
-	nkeys = effects_levels(st, e, keys);
+	nkeys = effects_levels(cf, e, lv);
+	for (size_t i = 0; i < nkeys; i++)
+		if (admin_key(st, keys[i], SCHEMA_KEY_MAX, SCHEMA_FEEDBACK,
+		    lv[i].level, lv[i].level == SCHEMA_ACCOUNT ? NULL :
+		    lv[i].id, errbuf, errlen) < 0)
+			return -1;
 	schema_argv_init(&cmd);
 	bad |= schema_argv_addf(&cmd, "%zu", 2 + nkeys);
 	bad |= schema_argv_add(&cmd, seen, strlen(seen));

@@ -4,7 +4,7 @@
  * suppression list with the feedback it came from, and every event is
  * counted (feedbackd:<kind>, per recipient where the event has
  * recipients) in the statistics hash and in the SES event counters of
- * the account, of the envelope sender (mail.source) and of its domain. Each SNS message takes effect once: its
+ * the levels it is attributed to (effects_levels()). Each SNS message takes effect once: its
  * MessageId is remembered for dedupe_ttl. Built on store.h; one struct
  * store per thread.
  */
@@ -13,9 +13,26 @@
 
 #include <stddef.h>
 
+#include "addr.h"
 #include "config.h"
 #include "sesevent.h"
+#include "schema.h"
 #include "store.h"
+
+/* A level an event is attributed to; id "" for the account. */
+struct effects_level {
+	enum schema_level	level;
+	char			id[ADDR_BUFSZ];
+};
+
+#define EFFECTS_MAX_LEVELS	4
+
+/* The levels event e counts for: the account; the envelope sender
+   (mail.source) and its domain, when it is an address; the SASL user
+   named by cf's user_tag among the event's tags, when set. Their number;
+   out has room for EFFECTS_MAX_LEVELS. */
+size_t	effects_levels(const struct config *cf, const struct sesevent *e,
+	    struct effects_level *out);
 
 /* What applying an event did, for the log line. */
 struct effects_out {

@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "admin.h"
+#include "effects.h"
 #include "log.h"
 #include "rates.h"
 #include "reputation.h"
@@ -83,12 +84,11 @@ int
 reputation_update(struct store *st, const struct config *cf,
     const struct sesevent *e, char *errbuf, size_t errlen)
 {
-	static const enum schema_level levels[] = {
-		SCHEMA_ACCOUNT, SCHEMA_SENDER, SCHEMA_DOMAIN
-	};
-	char		sender[ADDR_BUFSZ], key[SCHEMA_KEY_MAX];
-	struct rates	r;
-	char		kind;
+	struct effects_level	 lv[EFFECTS_MAX_LEVELS];
+	char			 key[SCHEMA_KEY_MAX];
+	struct rates		 r;
+	size_t			 n;
+	char			 kind;
 
 	if (e->kind == SESEVENT_BOUNCE &&
 	    e->bounce_type == SESEVENT_BOUNCE_PERMANENT)
@@ -98,23 +98,18 @@ reputation_update(struct store *st, const struct config *cf,
 		kind = 'c';
 	else
 		return 0;
-	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
-		const char *id = NULL;
+	n = effects_levels(cf, e, lv);
+	for (size_t i = 0; i < n; i++) {
+		const char *id = lv[i].level == SCHEMA_ACCOUNT ? NULL :
+		    lv[i].id;
 
-		if (levels[i] != SCHEMA_ACCOUNT) {
-			if (addr_normalise(e->source, sender,
-			    sizeof(sender)) < 0)
-				break;
-			id = levels[i] == SCHEMA_SENDER ? sender :
-			    addr_domain(sender);
-		}
 		if (admin_key(st, key, sizeof(key), SCHEMA_REPUTATION,
-		    levels[i], id, errbuf, errlen) < 0 ||
+		    lv[i].level, id, errbuf, errlen) < 0 ||
 		    reputation_count(st, cf, key, kind, e->nrcpts, errbuf,
 		    errlen) < 0 ||
-		    rates_read(st, cf, levels[i], id, true, &r, errbuf,
+		    rates_read(st, cf, lv[i].level, id, true, &r, errbuf,
 		    errlen) != 0 ||
-		    reputation_judge(st, cf, levels[i], id, &r, errbuf,
+		    reputation_judge(st, cf, lv[i].level, id, &r, errbuf,
 		    errlen) < 0)
 			return -1;
 	}

@@ -172,6 +172,8 @@ static const struct config_opt config_opts[] = {
 	    OFF(feedbackd_complaint_review), "0.1%", 0, 0, NULL, false },
 	{ "feedbackd", "complaint_pause", OPT_PERCENT,
 	    OFF(feedbackd_complaint_pause), "0.5%", 0, 0, NULL, false },
+	{ "feedbackd", "user_tag", OPT_STR, OFF(feedbackd_user_tag), "",
+	    0, 0, NULL, false },
 	{ "feedbackd", "reputation_min_sends", OPT_INT,
 	    OFF(feedbackd_min_sends), "200", 1, 1000000000, NULL, false },
 

@@ -99,6 +99,7 @@ struct config {
 	double			 feedbackd_complaint_review;
 	double			 feedbackd_complaint_pause;
 	long long		 feedbackd_min_sends;
+	char			*feedbackd_user_tag;	/* "": none */
 
 	/* [milter] */
 	char			*milter_listen;		/* libmilter socket */

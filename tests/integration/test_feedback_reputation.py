@@ -126,3 +126,38 @@ def test_below_the_minimum_volume_nothing_is_judged(tmp_path, redis_server,
     finally:
         fd.stop()
         c.close()
+
+
+def test_sasl_user_named_by_a_tag_is_paused(tmp_path, redis_server,
+                                             policyd_factory):
+    """Mail submitted by SASL user dave carries, through its
+    configuration set, the tag user=dave: bounces count for dave, whose
+    quota the policy service keeps under his user name."""
+    r = redis_server.client()
+    r.sadd(f"{P}identities", "example.com")
+    p = policyd_factory(policyd={"account_max_rate": "unlimited"})
+    c = p.connect()
+    for i in range(10):
+        assert c.ask(sasl_username="dave", sender="news@example.com",
+                     recipient=f"u{i}@dest.example") == "DUNNO"
+    signer = SnsSigner(tmp_path / "certs")
+    fd = FeedbackD(tmp_path / "fd", redis_server.url, signer.dir,
+                   feedbackd={"reputation_min_sends": "10",
+                              "user_tag": "user"})
+    try:
+        ev = bounce(["u0@dest.example"], form="event")
+        ev["mail"]["tags"] = {"ses:configuration-set": ["transactional"],
+                              "user": ["dave"]}
+        assert notify(fd, signer, ev, source="news@example.com") == \
+            (200, "stored")
+        assert r.hgetall(f"{P}feedback:sender:dave") == \
+            {"feedbackd:bounce_permanent": "1"}
+        assert r.get(f"{P}pause:sender:dave") == \
+            "bounce rate 10.00% reached 10%"
+        assert c.ask(sasl_username="dave", sender="news@example.com",
+                     recipient="next@dest.example") == (
+            "454 4.7.0 Sending paused for this account: bounce rate "
+            "10.00% reached 10%")
+    finally:
+        fd.stop()
+        c.close()
