@@ -105,6 +105,60 @@ effects_suppress(struct store *st, const struct sesevent *e,
 	return 0;
 }
 
+/* Soft bounces (transient, undetermined), with soft_bounce_limit set:
+   counted per address over soft_bounce_window; the address is suppressed
+   (reason BOUNCE, its bounce type) when its count reaches the limit. */
+static int
+effects_soft(struct store *st, const struct config *cf,
+    const struct sesevent *e, struct effects_out *out, char *errbuf,
+    size_t errlen)
+{
+	char		member[ADDR_BUFSZ], key[SCHEMA_KEY_MAX], ttl[24];
+	char		diag[160], why[256];
+	struct store_reply *r;
+	long long	n;
+
+	if (cf->feedbackd_soft_limit == 0 || e->kind != SESEVENT_BOUNCE ||
+	    e->bounce_type == SESEVENT_BOUNCE_PERMANENT)
+		return 0;
+	snprintf(ttl, sizeof(ttl), "%lld", cf->feedbackd_soft_window_ms);
+	for (size_t i = 0; i < e->nrcpts; i++) {
+		struct suppression_in in = {
+			.addr = e->rcpts[i].addr, .reason = "BOUNCE",
+			.source = "feedback", .diagnostic = diag,
+			.bounce_type = sesevent_bounce_name(e->bounce_type),
+			.bounce_subtype = e->bounce_subtype,
+			.feedback_id = e->feedback_id,
+			.message_id = e->ses_message_id,
+		};
+
+		if (suppression_member(st, in.addr, member, sizeof(member),
+		    why, sizeof(why)) != 0 ||
+		    admin_key(st, key, sizeof(key), SCHEMA_SOFT_BOUNCES,
+		    SCHEMA_ACCOUNT, member, why, sizeof(why)) != 0)
+			continue;
+		n = admin_int_reply(admin_cmd(st, errbuf, errlen, 2, "INCR",
+		    key), errbuf, errlen);
+		if (n < 0)
+			return -1;
+		if (n == 1 && admin_int_reply(admin_cmd(st, errbuf, errlen,
+		    3, "PEXPIRE", key, ttl), errbuf, errlen) < 0)
+			return -1;
+		if (n < cf->feedbackd_soft_limit)
+			continue;
+		snprintf(diag, sizeof(diag), "%lld soft bounces; the last: %s",
+		    n, e->rcpts[i].diagnostic);
+		if (suppression_add(st, &in, why, sizeof(why)) == -1) {
+			(void)str_copy(errbuf, errlen, why);
+			return -1;
+		}
+		out->suppressed++;
+		r = admin_cmd(st, why, sizeof(why), 2, "DEL", key);
+		store_reply_free(&r);
+	}
+	return 0;
+}
+
 size_t
 effects_levels(const struct config *cf, const struct sesevent *e,
     struct effects_level *out)
@@ -189,8 +243,11 @@ effects_apply(struct store *st, const struct config *cf,
 	    errbuf, errlen);
 	if (counted <= 0)
 		return counted < 0 ? -1 : 0;
-	/* Applied: the rates it leaves. A failure here leaves the event
-	   applied; the next one looks at the rates again. */
+	/* Applied: the soft bounces and the rates it leaves. A failure
+	   here leaves the event applied. */
+	if (effects_soft(st, cf, e, out, errbuf, errlen) < 0)
+		log_warning(e->ses_message_id, "feedbackd: soft bounces: "
+		    "Redis: %s", errbuf);
 	if (reputation_update(st, cf, e, errbuf, errlen) < 0)
 		log_warning(e->ses_message_id, "feedbackd: reputation: "
 		    "Redis: %s", errbuf);

@@ -174,6 +174,11 @@ static const struct config_opt config_opts[] = {
 	    OFF(feedbackd_complaint_pause), "0.5%", 0, 0, NULL, false },
 	{ "feedbackd", "user_tag", OPT_STR, OFF(feedbackd_user_tag), "",
 	    0, 0, NULL, false },
+	{ "feedbackd", "soft_bounce_limit", OPT_INT,
+	    OFF(feedbackd_soft_limit), "0", 0, 1000, NULL, false },
+	{ "feedbackd", "soft_bounce_window", OPT_DURATION,
+	    OFF(feedbackd_soft_window_ms), "7d", 60000, 366LL * 86400000,
+	    NULL, false },
 	{ "feedbackd", "reputation_min_sends", OPT_INT,
 	    OFF(feedbackd_min_sends), "200", 1, 1000000000, NULL, false },
 

@@ -100,6 +100,8 @@ struct config {
 	double			 feedbackd_complaint_pause;
 	long long		 feedbackd_min_sends;
 	char			*feedbackd_user_tag;	/* "": none */
+	long long		 feedbackd_soft_limit;	/* 0: off */
+	long long		 feedbackd_soft_window_ms;
 
 	/* [milter] */
 	char			*milter_listen;		/* libmilter socket */

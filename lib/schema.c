@@ -30,6 +30,7 @@ static const char *const kind_names[] = {
 	[SCHEMA_FEEDBACK_SEEN] = "feedback:seen",
 	[SCHEMA_FEEDBACK] = "feedback",
 	[SCHEMA_REPUTATION] = "reputation",
+	[SCHEMA_SOFT_BOUNCES] = "softbounces",
 };
 
 int
@@ -44,6 +45,7 @@ schema_key(char *out, size_t outlen, const char *prefix, enum schema_kind kind,
 	case SCHEMA_SUPPRESSION:
 	case SCHEMA_RECEIPT:
 	case SCHEMA_FEEDBACK_SEEN:
+	case SCHEMA_SOFT_BOUNCES:
 		return str_fmt(out, outlen, "%s%s:%s", prefix,
 		    kind_names[kind], id);
 	case SCHEMA_PAUSE:
@@ -205,6 +207,7 @@ schema_add_key(struct schema_argv *out, const char *prefix,
 	case SCHEMA_SUPPRESSION:
 	case SCHEMA_RECEIPT:
 	case SCHEMA_FEEDBACK_SEEN:
+	case SCHEMA_SOFT_BOUNCES:
 		return schema_argv_cat(out, prefix, kind_names[kind], ":", id);
 	default:
 		break;

@@ -32,6 +32,8 @@ enum schema_kind {
 	SCHEMA_FEEDBACK,	/* HASH of SES event counters; per level */
 	SCHEMA_REPUTATION,	/* HASH of bounces and complaints by time
 				   bucket; per level */
+	SCHEMA_SOFT_BOUNCES,	/* STRING count of an address's soft
+				   bounces; id: its suppression member */
 };
 
 enum schema_level {
@@ -42,7 +44,7 @@ enum schema_level {
 
 /* The key of `kind` for `level` and `id` (id unused for the account level
    and for IDENTITIES, SUPPRESSED, STATS; level unused for SUPPRESSION,
-   RECEIPT and FEEDBACK_SEEN) into out. 0, or -1 when it does
+   RECEIPT, FEEDBACK_SEEN and SOFT_BOUNCES) into out. 0, or -1 when it does
    not fit (never truncated). */
 int	schema_key(char *out, size_t outlen, const char *prefix,
 	    enum schema_kind kind, enum schema_level level, const char *id);

@@ -580,3 +580,28 @@ def test_fetch_with_an_untrusted_server_is_refused(tmp_path, redis, signer,
     finally:
         d.stop()
         host.stop()
+
+
+def test_soft_bounces_suppress_at_the_limit(tmp_path, redis, signer, r):
+    d = FeedbackD(tmp_path / "fd", redis.url, signer.dir, feedbackd={
+        "soft_bounce_limit": "3", "soft_bounce_window": "1d"})
+    try:
+        def soft():
+            ev = bounce([("sb@dest.example", "smtp; 452 4.2.2 full")],
+                        "Transient", "MailboxFull")
+            return d.post(signer.notification(ev))
+        assert soft() == (200, "stored")
+        assert soft() == (200, "stored")
+        assert entry(r, "sb@dest.example") == {}
+        assert r.get(f"{P}softbounces:sb@dest.example") == "2"
+        assert 0 < r.pttl(f"{P}softbounces:sb@dest.example") <= 86400000
+        assert soft() == (200, "stored")
+        e = entry(r, "sb@dest.example")
+        assert (e["reason"], e["bounce_type"], e["bounce_subtype"],
+                e["diagnostic"]) == ("BOUNCE", "Transient", "MailboxFull",
+                                     "3 soft bounces; the last: smtp; 452 "
+                                     "4.2.2 full")
+        assert r.exists(f"{P}softbounces:sb@dest.example") == 0
+        assert stats(r) == {"feedbackd:bounce_transient": 3}
+    finally:
+        d.stop()
