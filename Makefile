@@ -40,6 +40,7 @@ CHECK_LIBS	:= $(shell pkg-config --libs check 2>/dev/null)
 JSON_CFLAGS	:= $(shell pkg-config --cflags json-c 2>/dev/null)
 JSON_LIBS	:= $(shell pkg-config --libs json-c 2>/dev/null)
 CURL_LIBS	:= $(shell pkg-config --libs libcurl 2>/dev/null)
+EVSSL_LIBS	:= $(shell pkg-config --libs libevent_openssl 2>/dev/null)
 CFLAGS		+= $(PKG_CFLAGS)
 
 LIB_SRC		 = lib/mem.c lib/log.c lib/str.c lib/buf.c lib/addr.c \
@@ -123,7 +124,8 @@ $(FEEDBACK_OBJ) $(BUILD)/tests/unit/test_snsmsg.o \
     $(BUILD)/tests/unit/test_sesevent.o: CFLAGS += $(JSON_CFLAGS)
 
 $(BUILD)/sesgate-feedbackd: $(FEEDBACK_OBJ) $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(CURL_LIBS) $(PKG_LIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(CURL_LIBS) $(EVSSL_LIBS) \
+	    $(PKG_LIBS) -lssl -lm
 
 $(BUILD)/sesgatectl: $(CTL_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm

@@ -26,6 +26,10 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 #include <event2/util.h>
+#include <event2/bufferevent_ssl.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "admin.h"
 #include "certs.h"
@@ -51,6 +55,7 @@ struct endpoint {
 	struct spool		*spool;		/* NULL while it cannot open */
 	struct event		*replay;	/* retries the spool */
 	struct evhttp		*metrics;	/* GET /metrics */
+	SSL_CTX			*tls;		/* NULL: plain HTTP */
 	struct metrics_own	 own;
 };
 
@@ -460,6 +465,40 @@ endpoint_metrics(struct evhttp_request *req, void *arg)
 	buf_free(&out);
 }
 
+/* Each connection of the SNS listener in TLS (tls_cert_file). */
+static struct bufferevent *
+endpoint_tls_bev(struct event_base *base, void *arg)
+{
+	struct endpoint	*ep = arg;
+	SSL		*ssl = SSL_new(ep->tls);
+
+	if (ssl == NULL)
+		return NULL;
+	return bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}
+
+/* The TLS context of tls_cert_file and tls_key_file; NULL with errbuf. */
+static SSL_CTX *
+endpoint_tls_ctx(const struct config *cf, char *errbuf, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (ctx == NULL ||
+	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_use_certificate_chain_file(ctx, cf->feedbackd_tls_cert)
+	    != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, cf->feedbackd_tls_key,
+	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(errbuf, errlen, "TLS: %s, %s: %s",
+		    cf->feedbackd_tls_cert, cf->feedbackd_tls_key,
+		    ERR_reason_error_string(ERR_get_error()));
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
 /* Listen on one "inet:HOST:PORT" or "unix:/path" spec. */
 static int
 endpoint_listen(struct endpoint *ep, struct evhttp *http, const char *spec,
@@ -584,6 +623,16 @@ endpoint_run(struct config *cf, const char *conf_path)
 	else if (spool_pending(ep.spool) > 0)
 		log_info(NULL, "feedbackd: spool: %zu notification(s) waiting",
 		    spool_pending(ep.spool));
+	if (cf->feedbackd_tls_cert[0] != '\0' ||
+	    cf->feedbackd_tls_key[0] != '\0') {
+		ep.tls = endpoint_tls_ctx(cf, err, sizeof(err));
+		if (ep.tls == NULL) {
+			log_err(NULL, "feedbackd: %s", err);
+			status = EX_CONFIG;
+			goto out;
+		}
+		evhttp_set_bevcb(ep.http, endpoint_tls_bev, &ep);
+	}
 	ep.metrics = evhttp_new(ep.base);
 	if (ep.metrics == NULL)
 		die(EX_OSERR, "feedbackd: cannot set up libevent");
@@ -624,6 +673,8 @@ out:
 		event_free(ep.replay);
 	spool_close(&ep.spool);
 	certs_free(&ep.certs);
+	if (ep.tls != NULL)
+		SSL_CTX_free(ep.tls);
 	store_close(&ep.st);
 	event_base_free(ep.base);
 	config_free(&ep.cf);

@@ -84,6 +84,8 @@ struct config {
 	/* [feedbackd] */
 	char			**feedbackd_listen;	/* NULL-terminated */
 	char			*feedbackd_path;
+	char			*feedbackd_tls_cert;	/* "": no TLS */
+	char			*feedbackd_tls_key;
 	char			**feedbackd_metrics_listen;
 	char			*feedbackd_cert_dir;
 	char			**feedbackd_topic_arns;	/* empty: any */

@@ -13,6 +13,7 @@ import base64
 import datetime
 import http.client
 import http.server
+import ipaddress
 import json
 import os
 import ssl
@@ -160,6 +161,27 @@ class SnsHost:
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.TraditionalOpenSSL,
                 serialization.NoEncryption()))
+        lkey = rsa.generate_private_key(65537, 2048)
+        lcert = (x509.CertificateBuilder().subject_name(_name("127.0.0.1"))
+                 .issuer_name(_name("sesgate test CA"))
+                 .public_key(lkey.public_key())
+                 .serial_number(x509.random_serial_number())
+                 .not_valid_before(datetime.datetime(2026, 1, 1))
+                 .not_valid_after(datetime.datetime(2036, 1, 1))
+                 .add_extension(x509.SubjectAlternativeName(
+                     [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                     critical=False)
+                 .sign(signer.ca_key, hashes.SHA256()))
+        self.local_cert = os.path.join(d, "local.pem")
+        self.local_key = os.path.join(d, "local.key")
+        with open(self.local_cert, "wb") as f:
+            f.write(lcert.public_bytes(serialization.Encoding.PEM))
+        with open(self.local_key, "wb") as f:
+            f.write(lkey.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.TraditionalOpenSSL,
+                serialization.NoEncryption()))
+        os.chmod(self.local_key, 0o600)
         self.pages = dict(pages or {})
         self.requests = []
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
@@ -173,6 +195,11 @@ class SnsHost:
         self.thread = threading.Thread(target=self.server.serve_forever,
                                        daemon=True)
         self.thread.start()
+
+    def server_files(self):
+        """(certificate, key) files for 127.0.0.1 issued by the test CA,
+        for the daemon's own TLS."""
+        return self.local_cert, self.local_key
 
     def feedbackd(self):
         return {"fetch": "yes", "fetch_ca_file": self.ca_file,
@@ -307,10 +334,16 @@ class FeedbackD(Daemon):
                          port=self.metrics_port)
 
     def post(self, body, path="/sns", method="POST", headers=None,
-             port=None):
-        """One request; (status, body text)."""
-        c = http.client.HTTPConnection("127.0.0.1", port or self.port,
-                                       timeout=30)
+             port=None, tls_ca=None):
+        """One request (over TLS trusting tls_ca when given); (status,
+        body text)."""
+        if tls_ca is not None:
+            ctx = ssl.create_default_context(cafile=tls_ca)
+            c = http.client.HTTPSConnection("127.0.0.1", port or self.port,
+                                            timeout=30, context=ctx)
+        else:
+            c = http.client.HTTPConnection("127.0.0.1", port or self.port,
+                                           timeout=30)
         try:
             h = {"Content-Type": "text/plain; charset=UTF-8",
                  "x-amz-sns-message-type": "Notification"}

@@ -4,6 +4,7 @@ certificate, POSTed to the daemon, with the exact Redis effects; forged
 and malformed messages refused with the exact status and nothing stored;
 a repeated message taking effect once.
 """
+import http.client
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from feedback import (CERT_NAME, FEEDBACKD, SES_ID, TOPIC, FeedbackD,
                       SnsHost, SnsSigner, bounce, complaint, event)
-from lab import RedisServer, write_conf
+from lab import RedisServer, free_port, write_conf
 
 P = "sesgate:"
 
@@ -605,3 +606,36 @@ def test_soft_bounces_suppress_at_the_limit(tmp_path, redis, signer, r):
         assert stats(r) == {"feedbackd:bounce_transient": 3}
     finally:
         d.stop()
+
+
+def test_tls_terminated_by_the_daemon(tmp_path, redis, signer, r):
+    host = SnsHost(signer, tmp_path / "host")
+    cert, key = host.server_files()
+    d = FeedbackD(tmp_path / "fd", redis.url, signer.dir, feedbackd={
+        "tls_cert_file": cert, "tls_key_file": key})
+    try:
+        body = signer.notification(bounce(["tls@dest.example"]))
+        assert d.post(body, tls_ca=host.ca_file) == (200, "stored")
+        assert entry(r, "tls@dest.example")["reason"] == "BOUNCE"
+        # Plain HTTP on the TLS port gets no answer.
+        with pytest.raises((ConnectionError, http.client.HTTPException,
+                            OSError)):
+            d.post(body)
+    finally:
+        d.stop()
+        host.stop()
+
+
+def test_bad_tls_files_refuse_the_start(tmp_path, redis, signer):
+    conf = tmp_path / "sesgate.conf"
+    conf.write_text(f"[redis]\nurl = {redis.url}\n[feedbackd]\n"
+                    f"listen = inet:127.0.0.1:{free_port()}\n"
+                    f"metrics_listen = inet:127.0.0.1:{free_port()}\n"
+                    f"tls_cert_file = {tmp_path}/missing.pem\n"
+                    f"tls_key_file = {tmp_path}/missing.key\n"
+                    f"spool = {tmp_path}/spool\n")
+    p = subprocess.run([FEEDBACKD, "-f", "-c", str(conf)],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 78
+    assert f"TLS: {tmp_path}/missing.pem, {tmp_path}/missing.key: " in \
+        p.stderr

@@ -779,7 +779,7 @@ START_TEST(test_option_table)
 	EXPECT_INT("config_option", "redis keys", n[1], 5);
 	EXPECT_INT("config_option", "policyd keys", n[2], 22);
 	EXPECT_INT("config_option", "milter keys", n[3], 28);
-	EXPECT_INT("config_option", "feedbackd keys", n[4], 20);
+	EXPECT_INT("config_option", "feedbackd keys", n[4], 22);
 	EXPECT_STR("config_store_action_name", "0",
 	    config_store_action_name(STORE_ACTION_DEFER_IF_PERMIT),
 	    "defer_if_permit");
