@@ -90,8 +90,12 @@ metrics_redis(struct buf *out, struct store *st, const struct config *cf,
 		    "# HELP sesgate_complaint_rate_percent The account's "
 		    "complaint rate over the quota window.\n"
 		    "# TYPE sesgate_complaint_rate_percent gauge\n"
-		    "sesgate_complaint_rate_percent %.4f\n", rt.bounce_rate,
-		    rt.complaint_rate);
+		    "sesgate_complaint_rate_percent %.4f\n"
+		    "# HELP sesgate_reputation_review Whether a rate of the "
+		    "account is at its review threshold or above.\n"
+		    "# TYPE sesgate_reputation_review gauge\n"
+		    "sesgate_reputation_review %d\n", rt.bounce_rate,
+		    rt.complaint_rate, rates_judge(cf, &rt) >= RATES_REVIEW);
 	buf_printf(out, "# HELP sesgate_paused Pauses in force (1 each).\n"
 	    "# TYPE sesgate_paused gauge\n");
 	for (size_t i = 0; i < np; i++) {

@@ -494,6 +494,7 @@ def test_metrics(tmp_path, redis, signer, r):
                 'sesgate_ses_events_total{event="bounce_permanent"} 1',
                 "sesgate_suppressed 1",
                 "sesgate_bounce_rate_percent 0.0000",
+                "sesgate_reputation_review 0",
                 'sesgate_paused{level="account",id=""} 1',
                 "sesgate_redis_up 1",
                 'sesgate_feedbackd_notifications_total{outcome="stored"} 1',
