@@ -58,6 +58,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "dns-records DOMAIN [--region R] [--mail-from SUBDOMAIN] "
 	    "[--token TOKEN]", "the DNS records the domain needs for SES",
 	    cmd_dns_records },
+	{ "smtp-password [--region R] [--secret-env NAME]",
+	    "the SES SMTP password of an IAM secret access key (from "
+	    "standard input, or the variable NAME)", cmd_smtp_password },
 };
 #define NCMDS	(sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
 
