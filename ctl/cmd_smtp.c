@@ -1,9 +1,11 @@
 /*
- * cmd_smtp.c - sesgatectl smtp-password: the SES SMTP password of an IAM
- * secret access key (lib/smtppass.c) and the SMTP endpoint of its region.
- * The key comes from standard input or an environment variable, never
- * from the command line, where other users could read it.
+ * cmd_smtp.c - sesgatectl smtp-password and postfix-config: the SES SMTP
+ * password of an IAM secret access key (lib/smtppass.c), the SMTP endpoint
+ * of its region, and the Postfix settings and sasl_passwd line that relay
+ * to it. The key comes from standard input or an environment variable,
+ * never from the command line, where other users could read it.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +56,28 @@ cmd_smtp_secret(const char *env, char *buf, size_t buflen)
 	return 0;
 }
 
+/* The region (checked) and the password of the key read as --secret-env
+   says, into pw; host the endpoint. 0, or an exit status. */
+static int
+cmd_smtp_derive(struct ctl *c, const char **region, const char *env,
+    char pw[SMTPPASS_BUFSZ], char *host, size_t hostlen)
+{
+	char	secret[CMD_SMTP_SECRET_MAX];
+	int	rc;
+
+	if (*region == NULL)
+		*region = ctl_config(c)->region;
+	else if (!config_region_ok(*region))
+		return ctl_error(EX_DATAERR, "--region \"%s\": not an AWS "
+		    "region name such as us-east-1", *region);
+	rc = cmd_smtp_secret(env, secret, sizeof(secret));
+	if (rc == 0)
+		smtppass_derive(secret, strlen(secret), *region, pw);
+	OPENSSL_cleanse(secret, sizeof(secret));
+	snprintf(host, hostlen, "email-smtp.%s.amazonaws.com", *region);
+	return rc;
+}
+
 int
 cmd_smtp_password(struct ctl *c, int argc, char **argv)
 {
@@ -61,29 +85,68 @@ cmd_smtp_password(struct ctl *c, int argc, char **argv)
 	const struct ctl_opt	 opts[] = {
 		{ "region", &region }, { "secret-env", &env }, { NULL, NULL }
 	};
-	char			 secret[CMD_SMTP_SECRET_MAX], pw[SMTPPASS_BUFSZ];
-	char			 host[128], *pos[1];
+	char			 pw[SMTPPASS_BUFSZ], host[128], *pos[1];
 	int			 npos, rc;
 
-	if ((rc = ctl_getopts(c, argc, argv, opts, pos, 0, &npos)) != 0)
+	if ((rc = ctl_getopts(c, argc, argv, opts, pos, 0, &npos)) != 0 ||
+	    (rc = cmd_smtp_derive(c, &region, env, pw, host,
+	    sizeof(host))) != 0)
 		return rc;
-	if (region == NULL)
-		region = ctl_config(c)->region;
-	else if (!config_region_ok(region))
-		return ctl_error(EX_DATAERR, "--region \"%s\": not an AWS "
-		    "region name such as us-east-1", region);
-	if ((rc = cmd_smtp_secret(env, secret, sizeof(secret))) != 0) {
-		OPENSSL_cleanse(secret, sizeof(secret));
-		return rc;
-	}
-	smtppass_derive(secret, strlen(secret), region, pw);
-	OPENSSL_cleanse(secret, sizeof(secret));
-	snprintf(host, sizeof(host), "email-smtp.%s.amazonaws.com", region);
 	output_begin(c->out);
 	output_str(c->out, "password", pw);
 	output_str(c->out, "endpoint", host);
 	output_str(c->out, "region", region);
 	output_end(c->out);
+	OPENSSL_cleanse(pw, sizeof(pw));
+	return EX_OK;
+}
+
+/* An IAM access key ID: AKIA or ASIA and 16 upper-case letters or
+   digits (its form, as AWS documents it, is all that is checked). */
+static bool
+cmd_smtp_key_id_ok(const char *id)
+{
+	return strlen(id) == 20 && (strncmp(id, "AKIA", 4) == 0 ||
+	    strncmp(id, "ASIA", 4) == 0) &&
+	    strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") == 20;
+}
+
+int
+cmd_postfix_config(struct ctl *c, int argc, char **argv)
+{
+	const char		*region = NULL, *env = NULL, *user = NULL;
+	const struct ctl_opt	 opts[] = {
+		{ "region", &region }, { "user", &user },
+		{ "secret-env", &env }, { NULL, NULL }
+	};
+	char			 pw[SMTPPASS_BUFSZ], host[128], *pos[1];
+	int			 npos, rc;
+
+	if ((rc = ctl_getopts(c, argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	if (user == NULL)
+		return ctl_usage_error(c, "name the IAM access key ID with "
+		    "--user");
+	if (!cmd_smtp_key_id_ok(user))
+		return ctl_error(EX_DATAERR, "--user \"%s\": not an IAM "
+		    "access key ID (AKIA and 16 letters or digits)", user);
+	if ((rc = cmd_smtp_derive(c, &region, env, pw, host,
+	    sizeof(host))) != 0)
+		return rc;
+	printf("# Relay through Amazon SES in %s (INSTALL, 4.1). As root:\n"
+	    "postconf -e \\\n"
+	    "    'relayhost = [%s]:587' \\\n"
+	    "    'smtp_sasl_auth_enable = yes' \\\n"
+	    "    'smtp_sasl_security_options = noanonymous' \\\n"
+	    "    'smtp_sasl_password_maps = hash:/etc/postfix/sasl_passwd' "
+	    "\\\n"
+	    "    'smtp_tls_security_level = encrypt' \\\n"
+	    "    'smtp_tls_CAfile = /etc/ssl/certs/ca-certificates.crt' \\\n"
+	    "    'smtp_connection_reuse_count_limit = 100' \\\n"
+	    "    'smtp_destination_recipient_limit = 50'\n"
+	    "# The line of /etc/postfix/sasl_passwd; then chmod 600 it, "
+	    "postmap it,\n# and postfix reload:\n"
+	    "[%s]:587 %s:%s\n", region, host, host, user, pw);
 	OPENSSL_cleanse(pw, sizeof(pw));
 	return EX_OK;
 }

@@ -61,6 +61,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "smtp-password [--region R] [--secret-env NAME]",
 	    "the SES SMTP password of an IAM secret access key (from "
 	    "standard input, or the variable NAME)", cmd_smtp_password },
+	{ "postfix-config --user KEYID [--region R] [--secret-env NAME]",
+	    "the postconf commands and sasl_passwd line that relay to SES",
+	    cmd_postfix_config },
 };
 #define NCMDS	(sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
 

@@ -116,3 +116,43 @@ def test_refused_input(args, stdin, env, status, msg):
     assert p.returncode == status
     assert msg in p.stderr
     assert p.stdout == ""
+
+
+def test_postfix_config_is_what_postconf_takes(tmp_path):
+    p = run(["postfix-config", "--region", "us-west-1", "--user",
+             "AKIAIOSFODNN7EXAMPLE"], stdin="some+secret+key\n")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[-1] == ("[email-smtp.us-west-1.amazonaws.com]:587 "
+                         "AKIAIOSFODNN7EXAMPLE:" + VECTORS[2][2])
+    # The postconf command, run on a configuration directory of ours.
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "main.cf").write_text("")
+    cmd = "\n".join(l for l in lines if not l.startswith("#")
+                    and not l.startswith("["))
+    cmd = cmd.replace("postconf -e", f"postconf -c {etc} -e", 1)
+    r = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    got = subprocess.run(["postconf", "-c", str(etc), "-n"],
+                         capture_output=True, text=True,
+                         timeout=30).stdout.splitlines()
+    assert "relayhost = [email-smtp.us-west-1.amazonaws.com]:587" in got
+    assert "smtp_tls_security_level = encrypt" in got
+    assert "smtp_sasl_password_maps = hash:/etc/postfix/sasl_passwd" in got
+
+
+@pytest.mark.parametrize("args,status,msg", [
+    (["--region", "us-east-1"], EX_USAGE,
+     "name the IAM access key ID with --user"),
+    (["--user", "alice"], EX_DATAERR,
+     '--user "alice": not an IAM access key ID'),
+    (["--user", "AKIAIOSFODNN7EXAMPLE", "--region", "x"], EX_DATAERR,
+     '--region "x": not an AWS region name'),
+])
+def test_postfix_config_refused(args, status, msg):
+    p = run(["postfix-config"] + args, stdin="some+secret+key\n")
+    assert p.returncode == status
+    assert msg in p.stderr
+    assert p.stdout == ""
