@@ -187,7 +187,7 @@ install: all
 	    man/sesgate-feedbackd.8 man/sesgatectl.8 \
 	    $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 conf/sesgate.conf conf/main.cf conf/master.cf \
-	    $(DESTDIR)$(DOCDIR)/examples/
+	    conf/sendmail.mc $(DESTDIR)$(DOCDIR)/examples/
 	install -m 0755 contrib/scripts/*.sh $(DESTDIR)$(DOCDIR)/examples/
 	test -e $(DESTDIR)$(SYSCONFDIR)/sesgate/sesgate.conf || \
 	    install -m 0640 conf/sesgate.conf \

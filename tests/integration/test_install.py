@@ -30,6 +30,7 @@ def test_install_and_uninstall(tmp_path):
                        ("usr/share/man/man5/sesgate.conf.5", 0o644),
                        ("usr/share/man/man7/sesgate-redis.7", 0o644),
                        ("usr/share/doc/sesgate/examples/sesgate.conf", 0o644),
+                       ("usr/share/doc/sesgate/examples/sendmail.mc", 0o644),
                        ("etc/sesgate/sesgate.conf", 0o640)]:
         st = os.stat(dest / path)
         assert stat.S_IMODE(st.st_mode) == mode, path
