@@ -5,6 +5,7 @@
  * to it. The key comes from standard input or an environment variable,
  * never from the command line, where other users could read it.
  */
+#include <netdb.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,26 @@ cmd_smtp_secret(const char *env, char *buf, size_t buflen)
 	return 0;
 }
 
+/* AWS's region lists disagree, so no list is kept here: a region of the
+   right form whose endpoint host does not resolve gets a warning (on a
+   host without DNS, every region does). */
+static void
+cmd_smtp_check_endpoint(const char *region, const char *host)
+{
+	struct addrinfo	 hints = { .ai_socktype = SOCK_STREAM }, *res;
+	int		 rc;
+
+	rc = getaddrinfo(host, "587", &hints, &res);
+	if (rc == 0) {
+		freeaddrinfo(res);
+		return;
+	}
+	fprintf(stderr, "sesgatectl: warning: %s does not resolve (%s): "
+	    "check that %s is a region where SES takes SMTP mail; the "
+	    "password is derived for it all the same\n", host,
+	    gai_strerror(rc), region);
+}
+
 /* The region (checked) and the password of the key read as --secret-env
    says, into pw; host the endpoint. 0, or an exit status. */
 static int
@@ -75,6 +96,8 @@ cmd_smtp_derive(struct ctl *c, const char **region, const char *env,
 		smtppass_derive(secret, strlen(secret), *region, pw);
 	OPENSSL_cleanse(secret, sizeof(secret));
 	snprintf(host, hostlen, "email-smtp.%s.amazonaws.com", *region);
+	if (rc == 0)
+		cmd_smtp_check_endpoint(*region, host);
 	return rc;
 }
 
@@ -142,8 +165,11 @@ cmd_postfix_config(struct ctl *c, int argc, char **argv)
 	    "\\\n"
 	    "    'smtp_tls_security_level = encrypt' \\\n"
 	    "    'smtp_tls_CAfile = /etc/ssl/certs/ca-certificates.crt' \\\n"
+	    "    'smtp_tls_note_starttls_offer = yes' \\\n"
 	    "    'smtp_connection_reuse_count_limit = 100' \\\n"
-	    "    'smtp_destination_recipient_limit = 50'\n"
+	    "    'smtp_destination_concurrency_limit = 5' \\\n"
+	    "    'smtp_destination_recipient_limit = 50' \\\n"
+	    "    'message_size_limit = 10240000'\n"
 	    "# The line of /etc/postfix/sasl_passwd; then chmod 600 it, "
 	    "postmap it,\n# and postfix reload:\n"
 	    "[%s]:587 %s:%s\n", region, host, host, user, pw);

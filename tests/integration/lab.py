@@ -51,6 +51,22 @@ def stop_pid(proc, sig=signal.SIGTERM, timeout=10.0):
         proc.wait(timeout=5)
 
 
+def rss_kb(pid):
+    """The resident set size of a process, in kB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def under_asan(pid):
+    """True when the process runs with AddressSanitizer, whose quarantine
+    keeps freed memory on purpose (so RSS says nothing of leaks)."""
+    with open(f"/proc/{pid}/maps") as f:
+        return "libasan" in f.read()
+
+
 class RedisServer:
     """A private redis-server on a loopback port, data in tmpdir."""
 

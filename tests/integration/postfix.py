@@ -233,6 +233,24 @@ def _reply(code, msg):
     return f"{code} {text}"
 
 
+def shipped_relay_settings():
+    """The settings of conf/main.cf's "Relay everything to Amazon SES"
+    part, in order (continuation lines joined)."""
+    out, part = [], None
+    with open(os.path.join(lab.TOP, "conf", "main.cf")) as f:
+        for line in f:
+            if line.startswith("# ---"):
+                part = line
+            elif "Relay everything" not in (part or ""):
+                continue
+            elif line[:1] in " \t" and out:
+                out[-1] = (out[-1][0], out[-1][1] + " " + line.strip())
+            elif line.strip() and not line.startswith("#"):
+                k, v = line.split("=", 1)
+                out.append((k.strip(), v.strip()))
+    return out
+
+
 class Postfix:
     """A private Postfix instance in its own temporary directory, relaying
     to `sink` (an SmtpSink) and asking the policy service on policy_port
@@ -240,7 +258,7 @@ class Postfix:
     milter); start() then stop() (which also removes the directory)."""
 
     def __init__(self, sink, policy_port, smtpd_port, sasl_users=None,
-                 milter_port=None, extra=None):
+                 milter_port=None, extra=None, ses_relay=False):
         self.dir = tempfile.mkdtemp(prefix="sesgate-postfix-")
         os.chmod(self.dir, 0o755)
         self.etc = os.path.join(self.dir, "etc")
@@ -254,9 +272,12 @@ class Postfix:
         self.sasl_users = dict(sasl_users or {})
         self.extra = dict(extra or {})
         self.sasl = bool(self.sasl_users) and shutil.which("saslpasswd2")
+        self.ses_relay = ses_relay
         self.started = False
         for d in (self.etc, self.spool, self.data):
             os.makedirs(d)
+        if ses_relay:
+            self.write_sasl_passwd()
         pw = pwd.getpwnam("postfix")
         os.chown(self.data, pw.pw_uid, pw.pw_gid)
         os.chmod(self.data, 0o700)
@@ -282,7 +303,7 @@ class Postfix:
             ("local_recipient_maps", ""),
             ("alias_maps", ""),
             ("alias_database", ""),
-            ("relayhost", f"[127.0.0.1]:{self.sink.port}"),
+            ("relayhost", self.relay_dest()),
             ("mynetworks", "127.0.0.0/8"),
             ("smtp_tls_security_level", "none"),
             ("smtpd_tls_security_level", "none"),
@@ -337,8 +358,35 @@ class Postfix:
                 ("smtpd_sasl_local_domain", SASL_REALM),
                 ("smtpd_sasl_security_options", "noanonymous"),
             ]
-        conf = [(k, v) for k, v in conf if k not in self.extra]
-        return conf + list(self.extra.items())
+        over = dict(self.ses_relay_settings() if self.ses_relay else [])
+        over.update(self.extra)
+        conf = [(k, v) for k, v in conf if k not in over]
+        return conf + list(over.items())
+
+    def relay_dest(self):
+        return f"[127.0.0.1]:{self.sink.port}"
+
+    def ses_relay_settings(self):
+        """The relay part of the shipped conf/main.cf, as a sysadmin
+        copies it, pointed at the sink (an SES simulator): its relayhost,
+        its sasl_passwd map, and the simulator's CA for STARTTLS."""
+        own = {"relayhost": self.relay_dest(),
+               "smtp_sasl_password_maps":
+               "hash:" + os.path.join(self.etc, "sasl_passwd"),
+               "smtp_tls_CAfile": self.sink.ca_file}
+        out = [(k, own.get(k, v)) for k, v in shipped_relay_settings()]
+        return out + [(k, v) for k, v in own.items()
+                      if k not in dict(out)]
+
+    def write_sasl_passwd(self):
+        """/etc/postfix/sasl_passwd as INSTALL has it, then postmap."""
+        path = os.path.join(self.etc, "sasl_passwd")
+        with open(path, "w") as f:
+            f.write(f"{self.relay_dest()} "
+                    f"{self.sink.user}:{self.sink.password}\n")
+        os.chmod(path, 0o600)
+        subprocess.run(["postmap", f"hash:{path}"], check=True,
+                       capture_output=True, timeout=30)
 
     def write_main_cf(self):
         with open(os.path.join(self.etc, "main.cf"), "w") as f:

@@ -15,6 +15,7 @@ import subprocess
 import pytest
 
 from lab import SESGATECTL
+from postfix import shipped_relay_settings
 
 EX_USAGE = 64
 EX_DATAERR = 65
@@ -135,12 +136,27 @@ def test_postfix_config_is_what_postconf_takes(tmp_path):
     r = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True,
                        timeout=30)
     assert r.returncode == 0, r.stderr
-    got = subprocess.run(["postconf", "-c", str(etc), "-n"],
-                         capture_output=True, text=True,
-                         timeout=30).stdout.splitlines()
-    assert "relayhost = [email-smtp.us-west-1.amazonaws.com]:587" in got
-    assert "smtp_tls_security_level = encrypt" in got
-    assert "smtp_sasl_password_maps = hash:/etc/postfix/sasl_passwd" in got
+    # Every relay setting of the shipped conf/main.cf, the same, as
+    # postconf wrote it.
+    got = (etc / "main.cf").read_text().splitlines()
+    want = [f"{k} = {v}" for k, v in shipped_relay_settings()]
+    want[0] = "relayhost = [email-smtp.us-west-1.amazonaws.com]:587"
+    assert sorted(got) == sorted(want)
+
+
+def test_a_region_without_an_endpoint_is_named():
+    """AWS's region lists disagree, so a region of the right form is
+    taken; when its endpoint does not resolve, the warning says so."""
+    p = run(["--json", "smtp-password", "--region", "xx-nowhere-9"],
+            stdin="some+secret+key\n")
+    assert p.returncode == 0
+    assert json.loads(p.stdout)["endpoint"] == \
+        "email-smtp.xx-nowhere-9.amazonaws.com"
+    assert p.stderr == (
+        "sesgatectl: warning: email-smtp.xx-nowhere-9.amazonaws.com does "
+        "not resolve (Name or service not known): check that "
+        "xx-nowhere-9 is a region where SES takes SMTP mail; the "
+        "password is derived for it all the same\n")
 
 
 @pytest.mark.parametrize("args,status,msg", [

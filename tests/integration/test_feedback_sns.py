@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from feedback import (CERT_NAME, FEEDBACKD, SES_ID, TOPIC, FeedbackD,
                       SnsHost, SnsSigner, bounce, complaint, event)
-from lab import RedisServer, free_port, write_conf
+from lab import RedisServer, free_port, rss_kb, under_asan, write_conf
 
 P = "sesgate:"
 
@@ -287,6 +287,26 @@ def test_refused_and_nothing_stored(fd, signer, r, name, make, status,
                                     text):
     assert fd.post(make(signer)) == (status, text)
     assert nothing_stored(r)
+
+
+def test_bad_input_keeps_memory_bounded(fd, signer, r):
+    """1,400 refused requests of every kind on one daemon: each answered
+    with its status, nothing stored, the daemon alive and serving, and
+    (without ASan's quarantine) its memory back where it was."""
+    bodies = [(make(signer), status, text)
+              for _, make, status, text in REFUSED]
+    for body, status, text in bodies * 10:
+        assert fd.post(body) == (status, text)
+    before = rss_kb(fd.proc.pid)
+    for body, status, text in bodies * 90:
+        assert fd.post(body) == (status, text)
+    after = rss_kb(fd.proc.pid)
+    assert nothing_stored(r)
+    assert fd.proc.poll() is None
+    assert fd.post(signer.notification(bounce(["ok@dest.example"]))) \
+        == (200, "stored")
+    if not under_asan(fd.proc.pid):
+        assert after - before < 2048, f"VmRSS grew {before} -> {after} kB"
 
 
 def test_signed_message_that_is_not_an_ses_event(fd, signer, r):

@@ -10,7 +10,7 @@ import pytest
 import dkimcheck
 import milterclient as mc
 from dnsserver import DnsServer
-from lab import MilterD
+from lab import MilterD, rss_kb
 
 DOMAIN = "signed.example"
 AUTH = {"mail": {"{auth_authen}": "alice"}}
@@ -490,14 +490,6 @@ def test_policy_checks_off_by_default(milter_factory, redis_server):
 
 
 # -- bad input ---------------------------------------------------------------
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
 
 def test_malformed_mime_is_decided_and_logged(milter_factory, dns):
     """Truncated MIME, a multipart without boundary, 10,001 parts: each

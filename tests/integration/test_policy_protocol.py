@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from lab import rss_kb, under_asan
+
 MALFORMED = "DEFER_IF_PERMIT 4.3.5 Malformed policy request"
 UNVERIFIED = ("554 5.7.1 Message rejected: Email address is not verified. "
               "The following identities failed the check in region "
@@ -61,14 +63,6 @@ class Raw:
     def close(self):
         self.rfile.close()
         self.sock.close()
-
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
 
 
 def wait_log(p, text, count=1, timeout=5.0):
@@ -271,9 +265,8 @@ def test_memory_bounded_after_bad_connections(pd):
             # Some pieces are answered; nothing else is asked of it.
         c.close()
     still_serves(pd)
-    with open(f"/proc/{pid}/maps") as f:
-        if "libasan" in f.read():
-            return      # ASan's quarantine keeps freed memory on purpose
+    if under_asan(pid):
+        return
     after = rss_kb(pid)
     assert after < 30 * 1024, f"VmRSS {after} kB after 50 bad connections"
     assert after - before < 16 * 1024, f"VmRSS grew {before} -> {after} kB"
