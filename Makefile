@@ -166,6 +166,7 @@ bench: deps
 	@BUILD=build tests/bench/run
 	@BUILD=build tests/bench/milter-run
 	@BUILD=build tests/bench/inbound-run
+	@BUILD=build tests/bench/postfix-run
 	@BUILD=build tests/bench/feedback-run
 
 demo: deps

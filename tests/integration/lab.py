@@ -230,11 +230,12 @@ class MilterD(Daemon):
     prog = MILTER
 
     def __init__(self, tmpdir, redis_url, milter=None, redis=None, glob=None,
-                 port=None):
+                 port=None, unix=None):
         self.dir = str(tmpdir)
         os.makedirs(self.dir, exist_ok=True)
         self.port = port or free_port()
-        self.spec = f"inet:{self.port}@127.0.0.1"
+        self.unix = unix
+        self.spec = f"unix:{unix}" if unix else f"inet:{self.port}@127.0.0.1"
         self.log = os.path.join(self.dir, f"milter-{self.port}.log")
         self.conf = os.path.join(self.dir, f"sesgate-{self.port}.conf")
         self.sections = {"global": dict({"log_level": "debug"},
@@ -245,6 +246,24 @@ class MilterD(Daemon):
         write_conf(self.conf, self.sections)
         self.proc = None
         self.start()
+
+    def start(self):
+        if self.unix is None:
+            return super().start()
+        self.logf = open(self.log, "a")
+        self.proc = subprocess.Popen([self.prog, "-f", "-c", self.conf],
+                                     stdout=self.logf, stderr=self.logf)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.socket(socket.AF_UNIX) as s:
+                    s.connect(self.unix)
+                return
+            except OSError:
+                if self.proc.poll() is not None or \
+                        time.monotonic() > deadline:
+                    raise RuntimeError(f"nothing listens on {self.unix}")
+                time.sleep(0.05)
 
     def rewrite(self, **milter):
         """Change [milter] keys in the file (for a reload)."""
