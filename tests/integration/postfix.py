@@ -276,13 +276,13 @@ class Postfix:
         self.started = False
         for d in (self.etc, self.spool, self.data):
             os.makedirs(d)
-        if ses_relay:
-            self.write_sasl_passwd()
         pw = pwd.getpwnam("postfix")
         os.chown(self.data, pw.pw_uid, pw.pw_gid)
         os.chmod(self.data, 0o700)
         self.write_main_cf()
         self.write_master_cf()
+        if ses_relay:
+            self.write_sasl_passwd()
         if self.sasl:
             self.write_sasl(pw)
 
@@ -385,7 +385,8 @@ class Postfix:
             f.write(f"{self.relay_dest()} "
                     f"{self.sink.user}:{self.sink.password}\n")
         os.chmod(path, 0o600)
-        subprocess.run(["postmap", f"hash:{path}"], check=True,
+        subprocess.run(["postmap", "-c", self.etc, f"hash:{path}"],
+                       check=True,
                        capture_output=True, timeout=30)
 
     def write_main_cf(self):
