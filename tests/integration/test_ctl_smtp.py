@@ -1,12 +1,10 @@
 """sesgatectl smtp-password: the SES SMTP password of an IAM secret access
 key, by AWS's algorithm, checked against published test vectors and
-against the algorithm computed here independently with Python's hmac,
+against the algorithm as the SES simulator computes it with Python's hmac,
 for several regions; the key is read from standard input or a variable,
 never taken from the command line.
 """
 import base64
-import hashlib
-import hmac
 import json
 import os
 import secrets
@@ -16,6 +14,7 @@ import pytest
 
 from lab import SESGATECTL
 from postfix import shipped_relay_settings
+from simulator import derive
 
 EX_USAGE = 64
 EX_DATAERR = 65
@@ -26,16 +25,6 @@ def run(args, stdin="", env=None, conf="/dev/null"):
     e.update(env or {})
     return subprocess.run([SESGATECTL, "-c", conf] + args, input=stdin,
                           capture_output=True, text=True, timeout=30, env=e)
-
-
-def derive(secret, region):
-    """AWS's algorithm, written out here without the program's code."""
-    def sign(key, msg):
-        return hmac.new(key, msg.encode(), hashlib.sha256).digest()
-    k = sign(("AWS4" + secret).encode(), "11111111")
-    for part in (region, "ses", "aws4_request", "SendRawEmail"):
-        k = sign(k, part)
-    return base64.b64encode(b"\x04" + k).decode()
 
 
 # Published by the Terraform AWS provider's unit tests, and AWS's example
