@@ -169,7 +169,7 @@ cmd_postfix_config(struct ctl *c, int argc, char **argv)
 	    "    'smtp_connection_reuse_count_limit = 100' \\\n"
 	    "    'smtp_destination_concurrency_limit = 5' \\\n"
 	    "    'smtp_destination_recipient_limit = 50' \\\n"
-	    "    'message_size_limit = 10240000'\n"
+	    "    'message_size_limit = 10485760'\n"
 	    "# The line of /etc/postfix/sasl_passwd; then chmod 600 it, "
 	    "postmap it,\n# and postfix reload:\n"
 	    "[%s]:587 %s:%s\n", region, host, host, user, pw);

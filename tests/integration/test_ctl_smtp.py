@@ -7,12 +7,13 @@ never taken from the command line.
 import base64
 import json
 import os
+import re
 import secrets
 import subprocess
 
 import pytest
 
-from lab import SESGATECTL
+from lab import SESGATECTL, TOP
 from postfix import shipped_relay_settings
 from simulator import derive
 
@@ -131,6 +132,15 @@ def test_postfix_config_is_what_postconf_takes(tmp_path):
     want = [f"{k} = {v}" for k, v in shipped_relay_settings()]
     want[0] = "relayhost = [email-smtp.us-west-1.amazonaws.com]:587"
     assert sorted(got) == sorted(want)
+
+
+def test_postfix_size_limit_is_the_milters():
+    """conf/main.cf's message_size_limit is the default of [milter]
+    max_message_size, as conf/sesgate.conf shows it: 10M."""
+    assert dict(shipped_relay_settings())["message_size_limit"] == \
+        str(10 << 20)
+    with open(os.path.join(TOP, "conf", "sesgate.conf")) as f:
+        assert re.search(r"^#? ?max_message_size = 10M$", f.read(), re.M)
 
 
 def test_a_region_without_an_endpoint_is_named():
