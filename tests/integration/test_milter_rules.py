@@ -273,15 +273,16 @@ def test_header_allowed_once(milter_factory, name):
 NO_NR = mc.ALL_STEPS & ~(mc.STEPS["NR_HDR"] | mc.STEPS["NR_BODY"])
 
 
-def test_every_stage_answered_on_tcp(milter_factory):
-    """On TCP the milter asks for no unanswered stage: the MTA would
-    write packet after packet and wait on its Nagle's algorithm for our
-    delayed ACK (40 ms a message, with Postfix)."""
+def test_data_stage_answered_on_tcp(milter_factory):
+    """On TCP the milter asks for the DATA stage, so that its answer
+    carries the ACK of the DATA macros at once; else Postfix's Nagle's
+    algorithm holds the header fields back for our delayed ACK (40 ms a
+    message). Header fields and body chunks stay unanswered."""
     m = milter_factory()
     res = send(m, message())
     assert res.action == "continue"
-    assert not {"NR_HDR", "NR_BODY", "NODATA"} & res.negotiation.steps
-    assert "NOUNKNOWN" in res.negotiation.steps
+    assert "NODATA" not in res.negotiation.steps
+    assert {"NR_HDR", "NR_BODY", "NOUNKNOWN"} <= res.negotiation.steps
 
 
 def test_unanswered_stages_negotiated_on_a_unix_socket(tmp_path,
