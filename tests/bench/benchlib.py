@@ -1,0 +1,141 @@
+"""What the benchmarks in tests/bench share: the processes they start
+(stopped by PID), loopback ports, Redis commands, and readings of /proc
+(memory, CPU time of a process and of the whole host) with the check
+that flags a run other processes disturbed."""
+import os
+import re
+import resource
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+
+class BenchError(Exception):
+    pass
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, what, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise BenchError(f"{what} exited with status {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), 0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise BenchError(f"{what} is not listening on 127.0.0.1:{port}")
+
+
+class Procs:
+    """Every process the bench starts, stopped by PID in reverse order."""
+
+    def __init__(self):
+        self.procs = []
+
+    def start(self, what, argv, logpath):
+        log = open(logpath, "wb")
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=subprocess.STDOUT)
+        log.close()
+        self.procs.append((what, p))
+        return p
+
+    def check(self):
+        for what, p in self.procs:
+            if p.poll() is not None:
+                raise BenchError(f"{what} (pid {p.pid}) died with status "
+                                 f"{p.returncode}")
+
+    def stop_all(self):
+        # libmilter takes a few seconds to stop: signal every process
+        # first, then wait for each.
+        for what, p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for what, p in reversed(self.procs):
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+        self.procs = []
+
+
+def redis_cli(port, *args):
+    r = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port),
+                        *args], capture_output=True, text=True, timeout=10)
+    if r.returncode != 0:
+        raise BenchError(f"redis-cli {' '.join(args)}: {r.stderr.strip()}")
+    return r.stdout.strip()
+
+
+def proc_status(pid):
+    """(VmRSS, VmHWM) in kB, or None once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            text = f.read()
+    except OSError:
+        return None
+    got = dict(re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", text, re.M))
+    return int(got.get("VmRSS", 0)), int(got.get("VmHWM", 0))
+
+
+def host_busy_seconds():
+    """CPU time the whole host has spent busy so far (all CPUs), seconds."""
+    with open("/proc/stat") as f:
+        t = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal ...
+    return (t[0] + t[1] + t[2] + t[5] + t[6] + t[7]) / \
+        os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """User + system CPU time a process has used so far, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class RssSampler(threading.Thread):
+    """Largest VmRSS of a process, sampled every 100 ms while it runs."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.max_rss = 0
+        self.halt = threading.Event()
+
+    def run(self):
+        while not self.halt.is_set():
+            s = proc_status(self.pid)
+            if s is not None:
+                self.max_rss = max(self.max_rss, s[0])
+            self.halt.wait(0.1)
+
+    def stop(self):
+        self.halt.set()
+        self.join()
+
+
+NOISY = []
+
+
+def noise_check(label, t0, host0, ru0, servers_cpu):
+    """Note a run during which other processes used a noticeable share of
+    the CPUs: its figures say little about sesgate."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ours = servers_cpu + (ru.ru_utime - ru0.ru_utime) + \
+        (ru.ru_stime - ru0.ru_stime)
+    other = host_busy_seconds() - host0 - ours
+    share = other / max(time.monotonic() - t0, 0.001)
+    if share > 0.15:
+        NOISY.append(f"{label}: other processes used {share:.0%} of a CPU")
