@@ -47,7 +47,7 @@ LIB_SRC		 = lib/mem.c lib/log.c lib/str.c lib/buf.c lib/addr.c \
 		   lib/cidr.c lib/redisurl.c lib/config.c lib/schema.c \
 		   lib/store.c lib/storeev.c lib/admin.c \
 		   lib/suppression.c lib/dkimkey.c lib/progopt.c lib/receipt.c \
-		   lib/rates.c lib/smtppass.c
+		   lib/rates.c lib/smtppass.c lib/confcheck.c
 POLICYD_SRC	 = policyd/request.c policyd/decide.c policyd/server.c \
 		   policyd/main.c
 MILTER_SRC	 = milter/main.c milter/glue.c milter/gen.c milter/msg.c \
@@ -64,7 +64,7 @@ FEEDBACK_SRC	 = feedback/main.c feedback/endpoint.c feedback/effects.c \
 		   feedback/fetch.c
 CTL_SRC		 = ctl/sesgatectl.c ctl/cmd_suppression.c ctl/cmd_identity.c \
 		   ctl/cmd_quota.c ctl/cmd_pause.c ctl/output.c ctl/bulk.c \
-		   ctl/cmd_dkim.c ctl/cmd_smtp.c
+		   ctl/cmd_dkim.c ctl/cmd_smtp.c ctl/cmd_check.c
 UNIT_SRC	 = tests/unit/main.c tests/unit/test_request.c \
 		   tests/unit/test_config.c tests/unit/test_addr.c \
 		   tests/unit/test_redisurl.c tests/unit/test_cidr.c \

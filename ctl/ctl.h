@@ -105,6 +105,7 @@ int	cmd_stats(struct ctl *c, int argc, char **argv);
 int	cmd_dkim_keygen(struct ctl *c, int argc, char **argv);
 int	cmd_dns_records(struct ctl *c, int argc, char **argv);
 int	cmd_smtp_password(struct ctl *c, int argc, char **argv);
+int	cmd_check_config(struct ctl *c, int argc, char **argv);
 int	cmd_postfix_config(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -64,6 +64,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "postfix-config --user KEYID [--region R] [--secret-env NAME]",
 	    "the postconf commands and sasl_passwd line that relay to SES",
 	    cmd_postfix_config },
+	{ "check-config [FILE]", "check the configuration, the key files and "
+	    "files it names, Redis and the decision script",
+	    cmd_check_config },
 };
 #define NCMDS	(sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
 

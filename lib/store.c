@@ -249,6 +249,26 @@ store_roundtrip(struct store *st, int argc, const char **argv,
 	return NULL;
 }
 
+int
+store_check_script(struct store *st, char *errbuf, size_t errlen)
+{
+	const char	*argv[3] = { "SCRIPT", "LOAD", schema_script() };
+	size_t		 len[3] = { 6, 4, strlen(argv[2]) };
+	redisReply	*r = store_roundtrip(st, 3, argv, len, errbuf, errlen);
+	int		 rc = -1;
+
+	if (r == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_ERROR)
+		snprintf(errbuf, errlen, "SCRIPT LOAD: %s", r->str);
+	else if (r->type != REDIS_REPLY_STRING || strcmp(r->str, st->sha) != 0)
+		snprintf(errbuf, errlen, "SCRIPT LOAD: unexpected reply");
+	else
+		rc = 0;
+	freeReplyObject(r);
+	return rc;
+}
+
 struct store_reply *
 store_command(struct store *st, const struct schema_argv *cmd, char *errbuf,
     size_t errlen)

@@ -51,6 +51,11 @@ struct store_reply *store_eval(struct store *st,
 		    const struct schema_argv *cmd, char *errbuf, size_t errlen);
 /* Free; *rp becomes NULL. Accepts NULL. */
 void		 store_reply_free(struct store_reply **rp);
+/* Load the decision script (SCRIPT LOAD) and check the server knows it
+   by the SHA1 the clients run it with. 0, or -1 with errbuf saying why
+   (the connection, or the server's error: no scripting, ACL). */
+int		 store_check_script(struct store *st, char *errbuf,
+		    size_t errlen);
 /* Prefix every key of this store starts with. Borrowed. */
 const char	*store_prefix(const struct store *st);
 const struct config *store_config(const struct store *st);

@@ -16,6 +16,7 @@ import importlib.util
 import json
 import os
 import subprocess
+import sys
 import time
 
 from cryptography.hazmat.primitives import serialization
@@ -29,11 +30,16 @@ SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
 
 def _load():
-    """contrib/ses-simulator as a module (its name has no .py)."""
+    """contrib/ses-simulator as a module (its name has no .py), leaving
+    no compiled file in contrib/."""
     loader = importlib.machinery.SourceFileLoader("ses_simulator", SIM)
     spec = importlib.util.spec_from_loader("ses_simulator", loader)
     mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
+    keep, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        loader.exec_module(mod)
+    finally:
+        sys.dont_write_bytecode = keep
     return mod
 
 
