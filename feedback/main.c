@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "confcheck.h"
 #include "config.h"
 #include "endpoint.h"
 #include "log.h"
@@ -34,7 +35,8 @@ main_mail(int argc, char **argv)
 	}
 	log_open("sesgate-feedbackd", cf->log_facility, o.foreground,
 	    cf->log_level);
-	status = o.check ? EX_OK : mailin_run(cf, stdin);
+	status = o.check ? progopt_check("sesgate-feedbackd", o.conf, cf,
+	    CONFCHECK_REDIS, NULL) : mailin_run(cf, stdin);
 	config_free(&cf);
 	return status;
 }
@@ -49,5 +51,6 @@ main(int argc, char **argv)
 			return main_mail(argc - 1, argv);
 		}
 	}
-	return progopt_daemon("sesgate-feedbackd", argc, argv, endpoint_run);
+	return progopt_daemon("sesgate-feedbackd", argc, argv,
+	    CONFCHECK_FEEDBACKD | CONFCHECK_REDIS, endpoint_run);
 }

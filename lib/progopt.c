@@ -6,6 +6,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "confcheck.h"
 #include "config.h"
 #include "log.h"
 #include "progopt.h"
@@ -62,7 +64,27 @@ progopt_write_pid(const char *path)
 }
 
 int
-progopt_daemon(const char *prog, int argc, char **argv,
+progopt_check(const char *prog, const char *path, const struct config *cf,
+    unsigned int parts, const char *extra)
+{
+	struct buf	problems = BUF_INIT;
+	int		n = confcheck(cf, parts, &problems);
+
+	for (const char *p = extra; p != NULL && *p != '\0'; p++)
+		n += *p == '\n';
+	if (n > 0) {
+		fprintf(stderr, "%s: %s: %d problem%s:\n%s%s", prog, path, n,
+		    n == 1 ? "" : "s", problems.len > 0 ? problems.data : "",
+		    extra != NULL ? extra : "");
+		buf_free(&problems);
+		return EX_CONFIG;
+	}
+	config_print(cf, stdout);
+	return EX_OK;
+}
+
+int
+progopt_daemon(const char *prog, int argc, char **argv, unsigned int parts,
     int (*run)(struct config *, const char *))
 {
 	struct progopt	 o;
@@ -71,7 +93,8 @@ progopt_daemon(const char *prog, int argc, char **argv,
 	int		 status;
 
 	progopt_parse(prog, "stay in the foreground and log to stderr",
-	    "check the configuration, print it and exit", argc, argv, &o);
+	    "check the configuration, what it names and Redis, print it "
+	    "and exit", argc, argv, &o);
 	cf = config_load(o.conf, &errors);
 	if (cf == NULL) {
 		fprintf(stderr, "%s: configuration errors:\n%s", prog, errors);
@@ -79,9 +102,9 @@ progopt_daemon(const char *prog, int argc, char **argv,
 		return EX_CONFIG;
 	}
 	if (o.check) {
-		config_print(cf, stdout);
+		status = progopt_check(prog, o.conf, cf, parts, NULL);
 		config_free(&cf);
-		return EX_OK;
+		return status;
 	}
 	log_open(prog, cf->log_facility, o.foreground, cf->log_level);
 	if (!o.foreground && daemon(0, 0) < 0)

@@ -23,11 +23,18 @@ void	progopt_write_pid(const char *path);
 
 struct config;
 
+/* -n, after the file has loaded: check what it names (confcheck.h's
+   parts; extra, when not NULL, holds more problems, one per line), then
+   print the configuration on stdout and return EX_OK, or every problem
+   on stderr and return EX_CONFIG. */
+int	progopt_check(const char *prog, const char *path,
+	    const struct config *cf, unsigned int parts, const char *extra);
+
 /* The main() of an event-loop daemon named prog: the command line, the
-   configuration (errors to stderr: EX_CONFIG), -n, logging, detaching
-   unless -f, the pid file, then run(cf, path of the file), which takes
-   cf over. The exit status. */
+   configuration (errors to stderr: EX_CONFIG), -n (progopt_check() of
+   parts), logging, detaching unless -f, the pid file, then run(cf, path
+   of the file), which takes cf over. The exit status. */
 int	progopt_daemon(const char *prog, int argc, char **argv,
-	    int (*run)(struct config *, const char *));
+	    unsigned int parts, int (*run)(struct config *, const char *));
 
 #endif

@@ -14,6 +14,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "confcheck.h"
 #include "config.h"
 #include "dmarcverify.h"
 #include "gen.h"
@@ -80,19 +81,17 @@ main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	if (o.check) {
-		struct keyset *ks = keyset_new(cf, err, sizeof(err));
+		/* The list's content too, when confcheck finds it readable. */
+		char extra[sizeof(err) + 2] = "";
 
-		if (ks == NULL || dmarcverify_init(
-		    cf->milter_public_suffix_list, err, sizeof(err)) < 0) {
-			fprintf(stderr, "sesgate-milter: %s\n", err);
-			keyset_free(&ks);
-			config_free(&cf);
-			return EX_CONFIG;
-		}
-		keyset_free(&ks);
-		config_print(cf, stdout);
+		if (access(cf->milter_public_suffix_list, R_OK) == 0 &&
+		    dmarcverify_init(cf->milter_public_suffix_list, err,
+		    sizeof(err)) < 0)
+			snprintf(extra, sizeof(extra), "%s\n", err);
+		status = progopt_check("sesgate-milter", conf_path, cf,
+		    CONFCHECK_MILTER | CONFCHECK_REDIS, extra);
 		config_free(&cf);
-		return EX_OK;
+		return status;
 	}
 	log_open("sesgate-milter", cf->log_facility, o.foreground,
 	    cf->log_level);

@@ -2,7 +2,7 @@
 files and their modes, the public suffix list, the feedback daemon's TLS
 files, certificate directory and spool, Redis and the decision script),
 every problem listed with the exit status 78, or one line saying all is
-in order."""
+in order; and each daemon's -n, which checks its own part and Redis."""
 import datetime
 import hashlib
 import os
@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from lab import SESGATECTL, TOP, free_port, write_conf
+from feedback import FEEDBACKD
+from lab import MILTER, POLICYD, SESGATECTL, TOP, free_port, write_conf
 
 EX_CONFIG = 78
 
@@ -160,3 +161,38 @@ def test_missing_file(tmp_path):
     p = check("check-config", str(tmp_path / "nowhere.conf"))
     assert p.returncode == EX_CONFIG
     assert "nowhere.conf" in p.stderr and p.stdout == ""
+
+
+def test_each_daemon_n_checks_its_part(tmp_path, redis_server):
+    """-n of each daemon: its own part and Redis, every problem listed,
+    78; the configuration printed when all is in order."""
+    port = free_port()
+    missing = str(tmp_path / "missing.pem")
+    spool = str(tmp_path / "no-dir" / "f.spool")
+    conf = write_conf(str(tmp_path / "bad.conf"), {
+        "redis": {"url": f"redis://127.0.0.1:{port}/0"},
+        "milter": {"dkim_key": f"x.example s1 {missing}"},
+        "feedbackd": {"spool": spool}})
+    redis_line = f"[redis] url: 127.0.0.1:{port}: Connection refused"
+    key_line = (f"[milter] dkim_key x.example s1: {missing}: no such "
+                "file; create the key with sesgatectl dkim keygen or "
+                "correct the path")
+    spool_line = (f"[feedbackd] spool {spool}: the directory "
+                  f"{os.path.dirname(spool)} does not exist")
+    for prog, name, lines in (
+            (POLICYD, "sesgate-policyd", [redis_line]),
+            (MILTER, "sesgate-milter", [key_line, redis_line]),
+            (FEEDBACKD, "sesgate-feedbackd", [spool_line, redis_line])):
+        p = subprocess.run([prog, "-n", "-c", conf], capture_output=True,
+                           text=True, timeout=30)
+        assert (p.returncode, p.stdout) == (EX_CONFIG, ""), name
+        n = len(lines)
+        assert p.stderr.splitlines() == [
+            f"{name}: {conf}: {n} problem{'s' if n > 1 else ''}:"] + lines
+    good = write_conf(str(tmp_path / "good.conf"),
+                      good_sections(tmp_path, redis_server.url))
+    for prog in (POLICYD, MILTER, FEEDBACKD):
+        p = subprocess.run([prog, "-n", "-c", good], capture_output=True,
+                           text=True, timeout=30)
+        assert (p.returncode, p.stderr) == (0, "")
+        assert f"url = {redis_server.url}\n" in p.stdout

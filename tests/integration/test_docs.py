@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, POLICYD, TOP
+from conftest import BUILD, POLICYD, TOP, RedisServer
 
 MAN = os.path.join(TOP, "man")
 CONF = os.path.join(TOP, "conf")
@@ -34,9 +34,33 @@ def read(*parts):
         return f.read()
 
 
-def run_n(path):
-    return subprocess.run([POLICYD, "-n", "-c", path], capture_output=True,
-                          text=True, timeout=30)
+DEFAULT_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    srv = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield srv.url
+    srv.stop()
+
+
+def run_n(path, redis_url, tmpdir):
+    """sesgate-policyd -n on a copy of path whose [redis] url is our
+    Redis (-n checks that the server answers); the printed url is put
+    back to the file's."""
+    with open(path) as f:
+        text = f.read()
+    if re.search(r"^url = ", text, re.M):
+        text = re.sub(r"^url = .*$", f"url = {redis_url}", text, 1, re.M)
+    else:
+        text += f"\n[redis]\nurl = {redis_url}\n"
+    copy = os.path.join(str(tmpdir), "n-" + os.path.basename(path))
+    with open(copy, "w") as f:
+        f.write(text)
+    r = subprocess.run([POLICYD, "-n", "-c", copy], capture_output=True,
+                       text=True, timeout=30)
+    r.stdout = r.stdout.replace(f"url = {redis_url}", f"url = {DEFAULT_URL}")
+    return r
 
 
 def parse_printed(text):
@@ -61,10 +85,11 @@ def parse_printed(text):
 
 
 @pytest.fixture(scope="module")
-def parser_keys(tmp_path_factory):
-    empty = tmp_path_factory.mktemp("conf") / "empty.conf"
+def parser_keys(tmp_path_factory, redis_url):
+    tmp = tmp_path_factory.mktemp("conf")
+    empty = tmp / "empty.conf"
     empty.write_text("")
-    r = run_n(str(empty))
+    r = run_n(str(empty), redis_url, tmp)
     assert r.returncode == 0, r.stderr
     keys = parse_printed(r.stdout)
     # The table of lib/config.c, as far as a regex can read it: the -n
@@ -154,8 +179,9 @@ def test_sample_conf_sets_every_key(parser_keys):
         "conf/sesgate.conf sets keys the parser does not know"
 
 
-def test_sample_conf_loads_and_is_the_defaults(parser_keys):
-    r = run_n(os.path.join(CONF, "sesgate.conf"))
+def test_sample_conf_loads_and_is_the_defaults(parser_keys, redis_url,
+                                               tmp_path):
+    r = run_n(os.path.join(CONF, "sesgate.conf"), redis_url, tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
     assert parse_printed(r.stdout) == parser_keys

@@ -654,14 +654,17 @@ def test_answer_is_cached_for_its_ttl(lab):
                                     f"dmarc=none header.from={name}.{z}")
 
 
-def test_missing_public_suffix_list_refuses_the_start(tmp_path):
+def test_missing_public_suffix_list_refuses_the_start(tmp_path,
+                                                      redis_server):
     """Without the public suffix list DMARC cannot find organizational
     domains: -n says so and exits 78, and so does a start."""
     conf = str(tmp_path / "sesgate.conf")
     psl = str(tmp_path / "missing.dat")
-    write_conf(conf, {"milter": {"listen": "inet:1@127.0.0.1",
+    write_conf(conf, {"redis": {"url": redis_server.url},
+                      "milter": {"listen": "inet:1@127.0.0.1",
                                  "public_suffix_list": psl}})
-    want = (f"sesgate-milter: public_suffix_list: {psl}: No such file or "
+    want = (f"sesgate-milter: {conf}: 1 problem:\n"
+            f"[milter] public_suffix_list {psl}: No such file or "
             "directory\n")
     r = subprocess.run([MILTER, "-n", "-c", conf], capture_output=True,
                        text=True, timeout=30)

@@ -474,11 +474,11 @@ BAD_RULES = [
 ]
 
 
-def check(tmp_path, rule):
+def check(tmp_path, rule, redis_url="redis://127.0.0.1:6379/0"):
     """sesgate-milter -n on a file with a good rule then `rule`."""
     path = os.path.join(tmp_path, "sesgate.conf")
     with open(path, "w") as f:
-        f.write("[milter]\n"
+        f.write(f"[redis]\nurl = {redis_url}\n[milter]\n"
                 "listen = inet:10025@127.0.0.1\n"
                 "receipt_rule = good a.example stop\n"
                 f"receipt_rule = {rule}\n")
@@ -487,9 +487,9 @@ def check(tmp_path, rule):
                                 timeout=30)
 
 
-def test_good_rules_pass_the_check(tmp_path):
+def test_good_rules_pass_the_check(tmp_path, redis_server):
     rule = "ok2 b@a.example,.b.example add_header X-A: b; notify s:1"
-    _path, r = check(tmp_path, rule)
+    _path, r = check(tmp_path, rule, redis_server.url)
     assert (r.returncode, r.stderr) == (0, "")
     assert ("receipt_rule = good a.example stop\n"
             f"receipt_rule = {rule}\n") in r.stdout
@@ -501,7 +501,7 @@ def test_good_rules_pass_the_check(tmp_path):
 def test_bad_rule_refused(tmp_path, rule, why):
     path, r = check(tmp_path, rule)
     assert r.stderr == ("sesgate-milter: configuration errors:\n"
-                        f'{path}:4: [milter] receipt_rule: bad value '
+                        f'{path}:6: [milter] receipt_rule: bad value '
                         f'"{rule}": {why}\n')
     assert r.returncode == EX_CONFIG
     assert r.stdout == ""
@@ -530,6 +530,6 @@ def test_bad_long_rule_line_number(tmp_path):
     assert len(rule) > 200
     path, r = check(tmp_path, rule)
     assert r.stderr == ("sesgate-milter: configuration errors:\n"
-                        f'{path}:4: [milter] receipt_rule: bad value '
+                        f'{path}:6: [milter] receipt_rule: bad value '
                         f'"{rule}": more than 10 actions\n')
     assert r.returncode == EX_CONFIG
