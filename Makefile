@@ -15,6 +15,9 @@ BINDIR		 = $(PREFIX)/bin
 SBINDIR		 = $(PREFIX)/sbin
 MANDIR		 = $(PREFIX)/share/man
 DOCDIR		 = $(PREFIX)/share/doc/sesgate
+UNITDIR		 = $(PREFIX)/lib/systemd/system
+UNITS		 = sesgate-policyd.service sesgate-milter.service \
+		   sesgate-feedbackd.service
 
 CC		?= cc
 WARN		 = -Wall -Wextra -Werror -Wformat=2 -Wshadow \
@@ -33,7 +36,7 @@ else
 BUILD		 = build
 endif
 
-PKGS		 = hiredis libevent inih libcrypto
+PKGS		 = hiredis libevent inih libcrypto libsystemd
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS	:= $(shell pkg-config --libs check 2>/dev/null)
@@ -47,7 +50,7 @@ LIB_SRC		 = lib/mem.c lib/log.c lib/str.c lib/buf.c lib/addr.c \
 		   lib/cidr.c lib/redisurl.c lib/config.c lib/schema.c \
 		   lib/store.c lib/storeev.c lib/admin.c \
 		   lib/suppression.c lib/dkimkey.c lib/progopt.c lib/receipt.c \
-		   lib/rates.c lib/smtppass.c lib/confcheck.c
+		   lib/rates.c lib/smtppass.c lib/confcheck.c lib/sdnotify.c
 POLICYD_SRC	 = policyd/request.c policyd/decide.c policyd/server.c \
 		   policyd/main.c
 MILTER_SRC	 = milter/main.c milter/glue.c milter/gen.c milter/msg.c \
@@ -177,7 +180,7 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/sesgate \
-	    $(DESTDIR)$(DOCDIR)/examples
+	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BUILD)/sesgate-policyd $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(BUILD)/sesgate-milter $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(BUILD)/sesgate-feedbackd $(DESTDIR)$(SBINDIR)/
@@ -190,6 +193,12 @@ install: all
 	install -m 0644 conf/sesgate.conf conf/main.cf conf/master.cf \
 	    conf/sendmail.mc $(DESTDIR)$(DOCDIR)/examples/
 	install -m 0755 contrib/scripts/*.sh $(DESTDIR)$(DOCDIR)/examples/
+	for u in $(UNITS); do \
+	    sed -e 's|@SBINDIR@|$(SBINDIR)|g' \
+	        -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' contrib/systemd/$$u \
+	        > $(DESTDIR)$(UNITDIR)/$$u && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 	test -e $(DESTDIR)$(SYSCONFDIR)/sesgate/sesgate.conf || \
 	    install -m 0640 conf/sesgate.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/sesgate/sesgate.conf
@@ -205,6 +214,7 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man8/sesgate-feedbackd.8 \
 	    $(DESTDIR)$(MANDIR)/man8/sesgatectl.8
 	rm -rf $(DESTDIR)$(DOCDIR)
+	for u in $(UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
 
 clean:
 	rm -rf build build-san

@@ -39,6 +39,7 @@
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
+#include "sdnotify.h"
 #include "sesevent.h"
 #include "snsmsg.h"
 #include "spool.h"
@@ -566,18 +567,17 @@ endpoint_stop(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_info(NULL, "feedbackd: signal %d, stopping", (int)sig);
+	sdnotify_stopping();
 	event_base_loopexit(ep->base, NULL);
 }
 
-/* SIGHUP: the configuration again; the listeners stay as they are. */
+/* The configuration again; the listeners stay as they are. On any
+   error the running configuration stays. */
 static void
-endpoint_reload(evutil_socket_t sig, short what, void *arg)
+endpoint_reload_file(struct endpoint *ep)
 {
-	struct endpoint	*ep = arg;
-	struct config	*cf = config_reload(ep->conf_path, "feedbackd");
+	struct config *cf = config_reload(ep->conf_path, "feedbackd");
 
-	(void)sig;
-	(void)what;
 	if (cf == NULL)
 		return;
 	evhttp_del_cb(ep->http, ep->cf->feedbackd_path);
@@ -591,6 +591,17 @@ endpoint_reload(evutil_socket_t sig, short what, void *arg)
 	log_reconfigure(cf->log_facility, cf->log_level);
 	log_info(NULL, "feedbackd: reloaded %s (listeners unchanged)",
 	    ep->conf_path);
+}
+
+/* SIGHUP. */
+static void
+endpoint_reload(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	sdnotify_reloading();
+	endpoint_reload_file(arg);
+	sdnotify_ready("serving");
 }
 
 int
@@ -662,6 +673,7 @@ endpoint_run(struct config *cf, const char *conf_path)
 		if (ev[i] == NULL || event_add(ev[i], NULL) < 0)
 			die(EX_OSERR, "feedbackd: cannot watch signals");
 	endpoint_replay(&ep);
+	sdnotify_ready("serving");
 	event_base_dispatch(ep.base);
 	for (size_t i = 0; i < 3; i++)
 		event_free(ev[i]);

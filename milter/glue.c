@@ -26,6 +26,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "policy.h"
+#include "sdnotify.h"
 #include "str.h"
 
 struct conn {
@@ -582,6 +583,7 @@ glue_run(const char *socket)
 		return EX_UNAVAILABLE;
 	}
 	glue_nodelay();
+	sdnotify_ready("serving");
 	log_info(NULL, "milter: listening on %s", socket);
 	return smfi_main() == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
 }

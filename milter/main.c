@@ -21,6 +21,7 @@
 #include "glue.h"
 #include "log.h"
 #include "progopt.h"
+#include "sdnotify.h"
 #include "sign.h"
 
 static const char *conf_path = CONFIG_DEFAULT_PATH;
@@ -28,7 +29,7 @@ static const char *conf_path = CONFIG_DEFAULT_PATH;
 /* Read the file again and make it current; on any error keep the running
    configuration and keys. */
 static void
-reload(void)
+reload_file(void)
 {
 	struct config	*cf = config_reload(conf_path, "milter");
 	char		 err[4096];
@@ -45,6 +46,14 @@ reload(void)
 	}
 	log_reconfigure(facility, level);
 	log_info(NULL, "milter: reloaded %s", conf_path);
+}
+
+static void
+reload(void)
+{
+	sdnotify_reloading();
+	reload_file();
+	sdnotify_ready("serving");
 }
 
 static void *
@@ -67,6 +76,7 @@ main(int argc, char **argv)
 	struct config	*cf;
 	char		*errors = NULL, err[4096], *listen;
 	static sigset_t	 usr1;
+	sigset_t	 blocked;
 	pthread_t	 tid;
 	int		 status;
 
@@ -95,10 +105,20 @@ main(int argc, char **argv)
 	}
 	log_open("sesgate-milter", cf->log_facility, o.foreground,
 	    cf->log_level);
-	/* Before any thread exists, so that all inherit the mask. */
+	/* Before any thread exists, so that all inherit the mask: SIGUSR1
+	   for the reload thread, and the signals libmilter's own signal
+	   thread waits for. libmilter blocks those only in the thread
+	   that calls smfi_main(); a thread started before (ours, the
+	   resolver's) would otherwise take SIGTERM and die of it, without
+	   libmilter's orderly stop. */
+	sigemptyset(&blocked);
+	sigaddset(&blocked, SIGHUP);
+	sigaddset(&blocked, SIGTERM);
+	sigaddset(&blocked, SIGINT);
+	sigaddset(&blocked, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 	listen = strdup(cf->milter_listen);
 	if (listen == NULL)
 		die(EX_OSERR, "milter: out of memory");
@@ -112,6 +132,7 @@ main(int argc, char **argv)
 	   must not. */
 	umask(007);
 	status = glue_run(listen);
+	sdnotify_stopping();
 	free(listen);
 	if (o.pidfile != NULL)
 		(void)unlink(o.pidfile);

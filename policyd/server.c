@@ -31,6 +31,7 @@
 #include "log.h"
 #include "mem.h"
 #include "request.h"
+#include "sdnotify.h"
 #include "server.h"
 #include "store.h"
 #include "storeev.h"
@@ -668,14 +669,12 @@ server_same_list(char **a, char **b)
 	return a[i] == NULL && b[i] == NULL;
 }
 
+/* The file again; on any error the running configuration stays. */
 static void
-server_reload(evutil_socket_t fd, short what, void *arg)
+server_reload_file(struct server *srv)
 {
-	struct server	*srv = arg;
-	struct config	*cf = config_reload(srv->conf_path, "policyd");
+	struct config *cf = config_reload(srv->conf_path, "policyd");
 
-	(void)fd;
-	(void)what;
 	if (cf == NULL)
 		return;
 	if (!server_same_list(cf->policyd_listen,
@@ -688,6 +687,16 @@ server_reload(evutil_socket_t fd, short what, void *arg)
 	storeev_set_config(srv->se, cf);
 	log_info(NULL, "policyd: configuration reloaded from %s",
 	    srv->conf_path);
+}
+
+static void
+server_reload(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	sdnotify_reloading();
+	server_reload_file(arg);
+	sdnotify_ready("serving");
 }
 
 static void
@@ -714,6 +723,7 @@ server_stop(evutil_socket_t fd, short what, void *arg)
 		return;
 	log_info(NULL, "policyd: signal %d: finishing %zu connections and "
 	    "exiting", (int)fd, srv->nconns);
+	sdnotify_stopping();
 	srv->stopping = true;
 	server_close_listeners(srv);
 	/* Every request in flight is answered within the Redis timeout. */
@@ -773,6 +783,7 @@ server_run(struct config *cf, const char *conf_path)
 	evsignal_add(srv.sig_int, NULL);
 	log_info(NULL, "policyd: ready (region %s, sandbox %s)", cf->region,
 	    cf->policyd_sandbox ? "yes" : "no");
+	sdnotify_ready("serving");
 	event_base_dispatch(srv.base);
 	log_info(NULL, "policyd: stopped");
 out:

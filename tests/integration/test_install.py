@@ -31,6 +31,8 @@ def test_install_and_uninstall(tmp_path):
                        ("usr/share/man/man7/sesgate-redis.7", 0o644),
                        ("usr/share/doc/sesgate/examples/sesgate.conf", 0o644),
                        ("usr/share/doc/sesgate/examples/sendmail.mc", 0o644),
+                       ("usr/lib/systemd/system/sesgate-milter.service",
+                        0o644),
                        ("etc/sesgate/sesgate.conf", 0o640)]:
         st = os.stat(dest / path)
         assert stat.S_IMODE(st.st_mode) == mode, path
@@ -38,6 +40,14 @@ def test_install_and_uninstall(tmp_path):
     out = subprocess.run([str(dest / "usr/sbin/sesgate-policyd"), "-h"],
                          capture_output=True, text=True)
     assert "/etc/sesgate/sesgate.conf" in out.stderr
+
+    # The units name the installed programs and configuration.
+    for d in ("policyd", "milter", "feedbackd"):
+        unit = (dest / f"usr/lib/systemd/system/sesgate-{d}.service"
+                ).read_text()
+        assert (f"ExecStart=/usr/sbin/sesgate-{d} -f -c "
+                "/etc/sesgate/sesgate.conf\n") in unit
+        assert "@SBINDIR@" not in unit and "@SYSCONFDIR@" not in unit
 
     # A second install keeps the administrator's configuration.
     conf = dest / "etc/sesgate/sesgate.conf"
@@ -52,5 +62,7 @@ def test_install_and_uninstall(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert not (dest / "usr/sbin/sesgate-policyd").exists()
     assert not (dest / "usr/share/man/man8/sesgatectl.8").exists()
+    assert not (dest / "usr/lib/systemd/system/sesgate-milter.service"
+                ).exists()
     # The configuration is the administrator's: uninstall leaves it.
     assert conf.exists()
