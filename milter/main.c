@@ -133,6 +133,7 @@ main(int argc, char **argv)
 	umask(007);
 	status = glue_run(listen);
 	sdnotify_stopping();
+	log_info(NULL, "milter: stopped");
 	free(listen);
 	if (o.pidfile != NULL)
 		(void)unlink(o.pidfile);

@@ -230,7 +230,7 @@ def test_milter(logs):
     assert s["milter"]["refused"] == {"unverified": 1}
     assert s["milter"]["refused_codes"] == {"554 5.7.1": 1}
     assert s["milter"]["inbound"]["messages"] == 0
-    assert s["daemons"] == {"sesgate-milter": {"started": 1}}
+    assert s["daemons"] == {"sesgate-milter": {"started": 1, "stopped": 1}}
     assert (s["warnings"]["count"], s["errors"]["count"],
             s["other"]["count"]) == (0, 0, 0)
 
