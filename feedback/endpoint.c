@@ -503,33 +503,18 @@ endpoint_tls_ctx(const struct config *cf, char *errbuf, size_t errlen)
 /* Listen on one "inet:HOST:PORT" or "unix:/path" spec. */
 static int
 endpoint_listen(struct endpoint *ep, struct evhttp *http, const char *spec,
-    char *errbuf, size_t errlen)
+    const struct privs *pv, char *errbuf, size_t errlen)
 {
 	struct evconnlistener	*l = NULL;
 	unsigned		 flags = LEV_OPT_CLOSE_ON_FREE |
 				    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
 
 	if (strncmp(spec, "unix:", 5) == 0) {
-		struct sockaddr_un	sun = { .sun_family = AF_UNIX };
-		evutil_socket_t		fd;
+		evutil_socket_t fd = privs_unix_listener(pv, spec + 5, 0660,
+		    errbuf, errlen);
 
-		if (str_copy(sun.sun_path, sizeof(sun.sun_path),
-		    spec + 5) < 0) {
-			snprintf(errbuf, errlen, "%s: path too long", spec);
+		if (fd < 0)
 			return -1;
-		}
-		(void)unlink(sun.sun_path);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
-		if (fd < 0 || bind(fd, (struct sockaddr *)&sun,
-		    sizeof(sun)) < 0 || chmod(sun.sun_path, 0660) < 0 ||
-		    listen(fd, 128) < 0) {
-			snprintf(errbuf, errlen, "%s: %s", spec,
-			    strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			return -1;
-		}
 		l = evconnlistener_new(ep->base, NULL, NULL,
 		    LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	} else {
@@ -605,7 +590,8 @@ endpoint_reload(evutil_socket_t sig, short what, void *arg)
 }
 
 int
-endpoint_run(struct config *cf, const char *conf_path)
+endpoint_run(struct config *cf, const char *conf_path,
+    const struct privs *pv)
 {
 	struct endpoint	 ep = { .cf = cf, .conf_path = conf_path };
 	struct event	*ev[3];
@@ -625,15 +611,7 @@ endpoint_run(struct config *cf, const char *conf_path)
 	evhttp_set_gencb(ep.http, endpoint_other, &ep);
 	if (fetch_init() < 0)
 		die(EX_OSERR, "feedbackd: cannot set up libcurl");
-	ep.certs = certs_new(cf);
 	ep.replay = evtimer_new(ep.base, endpoint_replay_timer, &ep);
-	ep.spool = spool_open(cf->feedbackd_spool, err, sizeof(err));
-	if (ep.spool == NULL)
-		log_err(NULL, "feedbackd: %s; notifications Redis cannot take "
-		    "are answered 503", err);
-	else if (spool_pending(ep.spool) > 0)
-		log_info(NULL, "feedbackd: spool: %zu notification(s) waiting",
-		    spool_pending(ep.spool));
 	if (cf->feedbackd_tls_cert[0] != '\0' ||
 	    cf->feedbackd_tls_key[0] != '\0') {
 		ep.tls = endpoint_tls_ctx(cf, err, sizeof(err));
@@ -651,7 +629,8 @@ endpoint_run(struct config *cf, const char *conf_path)
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
 	evhttp_set_gencb(ep.metrics, endpoint_metrics, &ep);
 	for (char **l = cf->feedbackd_listen; l != NULL && *l != NULL; l++) {
-		if (endpoint_listen(&ep, ep.http, *l, err, sizeof(err)) < 0) {
+		if (endpoint_listen(&ep, ep.http, *l, pv, err,
+		    sizeof(err)) < 0) {
 			log_err(NULL, "feedbackd: %s", err);
 			status = EX_UNAVAILABLE;
 			goto out;
@@ -659,13 +638,28 @@ endpoint_run(struct config *cf, const char *conf_path)
 	}
 	for (char **l = cf->feedbackd_metrics_listen; l != NULL && *l != NULL;
 	    l++) {
-		if (endpoint_listen(&ep, ep.metrics, *l, err,
+		if (endpoint_listen(&ep, ep.metrics, *l, pv, err,
 		    sizeof(err)) < 0) {
 			log_err(NULL, "feedbackd: metrics: %s", err);
 			status = EX_UNAVAILABLE;
 			goto out;
 		}
 	}
+	/* The TLS key was read as root; the spool and the certificates
+	   are the user's. */
+	if (privs_drop(pv, err, sizeof(err)) < 0) {
+		log_err(NULL, "feedbackd: %s", err);
+		status = EX_OSERR;
+		goto out;
+	}
+	ep.certs = certs_new(cf);
+	ep.spool = spool_open(cf->feedbackd_spool, err, sizeof(err));
+	if (ep.spool == NULL)
+		log_err(NULL, "feedbackd: %s; notifications Redis cannot take "
+		    "are answered 503", err);
+	else if (spool_pending(ep.spool) > 0)
+		log_info(NULL, "feedbackd: spool: %zu notification(s) waiting",
+		    spool_pending(ep.spool));
 	ev[0] = evsignal_new(ep.base, SIGTERM, endpoint_stop, &ep);
 	ev[1] = evsignal_new(ep.base, SIGINT, endpoint_stop, &ep);
 	ev[2] = evsignal_new(ep.base, SIGHUP, endpoint_reload, &ep);

@@ -8,10 +8,13 @@
 #define SESGATE_ENDPOINT_H
 
 #include "config.h"
+#include "privs.h"
 
-/* Listen as cf says and serve until SIGTERM or SIGINT; SIGHUP reads
-   conf_path again (a file with errors leaves the running configuration).
-   cf is taken over. The exit status for main(). */
-int	endpoint_run(struct config *cf, const char *conf_path);
+/* Listen as cf says and serve, as the user p names once the sockets are
+   open, until SIGTERM or SIGINT; SIGHUP reads conf_path again (a file
+   with errors leaves the running configuration). cf is taken over. The
+   exit status for main(). */
+int	endpoint_run(struct config *cf, const char *conf_path,
+	    const struct privs *p);
 
 #endif

@@ -97,6 +97,12 @@ static const struct config_opt config_opts[] = {
 	    0, 0, NULL, false },
 	{ "global", "internal_hosts", OPT_CIDRS, OFF(internal_hosts),
 	    "127.0.0.0/8, ::1", 0, 0, NULL, false },
+	{ "global", "user", OPT_STR, OFF(user), "sesgate", 0, 0, NULL,
+	    false },
+	{ "global", "allow_root", OPT_BOOL, OFF(allow_root), "no", 0, 0,
+	    NULL, false },
+	{ "global", "socket_group", OPT_STR, OFF(socket_group), "", 0, 0,
+	    NULL, false },
 
 	{ "redis", "url", OPT_URL, OFF(redis_url), "redis://127.0.0.1:6379/0",
 	    0, 0, NULL, true },

@@ -57,6 +57,9 @@ struct config {
 	int			 log_facility;
 	int			 log_level;
 	struct cidr_list	*internal_hosts;
+	char			*user;		/* who to become if root */
+	bool			 allow_root;
+	char			*socket_group;	/* "": the user's group */
 
 	/* [redis] */
 	char			*redis_url;

@@ -10,6 +10,7 @@
 #include "confcheck.h"
 #include "config.h"
 #include "log.h"
+#include "privs.h"
 #include "progopt.h"
 
 void
@@ -85,11 +86,12 @@ progopt_check(const char *prog, const char *path, const struct config *cf,
 
 int
 progopt_daemon(const char *prog, int argc, char **argv, unsigned int parts,
-    int (*run)(struct config *, const char *))
+    int (*run)(struct config *, const char *, const struct privs *))
 {
 	struct progopt	 o;
 	struct config	*cf;
-	char		*errors = NULL;
+	struct privs	 pv;
+	char		*errors = NULL, err[512];
 	int		 status;
 
 	progopt_parse(prog, "stay in the foreground and log to stderr",
@@ -106,12 +108,17 @@ progopt_daemon(const char *prog, int argc, char **argv, unsigned int parts,
 		config_free(&cf);
 		return status;
 	}
+	if ((status = privs_resolve(cf, &pv, err, sizeof(err))) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		config_free(&cf);
+		return status;
+	}
 	log_open(prog, cf->log_facility, o.foreground, cf->log_level);
 	if (!o.foreground && daemon(0, 0) < 0)
 		die(EX_OSERR, "%s: cannot detach: %m", prog);
 	if (o.pidfile != NULL)
 		progopt_write_pid(o.pidfile);
-	status = run(cf, o.conf);
+	status = run(cf, o.conf, &pv);
 	if (o.pidfile != NULL)
 		(void)unlink(o.pidfile);
 	return status;

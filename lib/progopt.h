@@ -32,9 +32,13 @@ int	progopt_check(const char *prog, const char *path,
 
 /* The main() of an event-loop daemon named prog: the command line, the
    configuration (errors to stderr: EX_CONFIG), -n (progopt_check() of
-   parts), logging, detaching unless -f, the pid file, then run(cf, path
-   of the file), which takes cf over. The exit status. */
+   parts), the user to run as (privs.h; errors to stderr), logging,
+   detaching unless -f, the pid file, then run(cf, path of the file, the
+   user), which takes cf over and drops privileges once it listens. The
+   exit status. */
+struct privs;
 int	progopt_daemon(const char *prog, int argc, char **argv,
-	    unsigned int parts, int (*run)(struct config *, const char *));
+	    unsigned int parts,
+	    int (*run)(struct config *, const char *, const struct privs *));
 
 #endif

@@ -543,7 +543,7 @@ glue_nodelay(void)
 }
 
 int
-glue_run(const char *socket)
+glue_run(const char *socket, const struct privs *pv)
 {
 	struct smfiDesc desc = {
 		.xxfi_name = (char *)"sesgate-milter",
@@ -562,6 +562,7 @@ glue_run(const char *socket)
 		.xxfi_close = glue_close,
 		.xxfi_negotiate = glue_negotiate,
 	};
+	char err[512];
 
 	if (smfi_register(desc) != MI_SUCCESS) {
 		log_err(NULL, "milter: libmilter refused to register");
@@ -583,6 +584,15 @@ glue_run(const char *socket)
 		return EX_UNAVAILABLE;
 	}
 	glue_nodelay();
+	if (glue_local_socket && privs_socket(pv, strchr(socket, '/'), 0660,
+	    err, sizeof(err)) < 0) {
+		log_err(NULL, "milter: %s", err);
+		return EX_UNAVAILABLE;
+	}
+	if (privs_drop(pv, err, sizeof(err)) < 0) {
+		log_err(NULL, "milter: %s", err);
+		return EX_OSERR;
+	}
 	sdnotify_ready("serving");
 	log_info(NULL, "milter: listening on %s", socket);
 	return smfi_main() == MI_SUCCESS ? EX_OK : EX_SOFTWARE;

@@ -6,9 +6,12 @@
 #ifndef SESGATE_GLUE_H
 #define SESGATE_GLUE_H
 
+#include "privs.h"
+
 /* Register the callbacks, open `socket` (libmilter's form; a stale unix
-   socket is removed) and run until libmilter stops (SIGTERM, SIGINT,
-   SIGHUP). The exit status for main(). */
-int	glue_run(const char *socket);
+   socket is removed, a new one given to the user and socket group that
+   pv names, mode 0660), become that user, and run until libmilter stops
+   (SIGTERM, SIGINT, SIGHUP). The exit status for main(). */
+int	glue_run(const char *socket, const struct privs *pv);
 
 #endif

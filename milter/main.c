@@ -77,6 +77,7 @@ main(int argc, char **argv)
 	char		*errors = NULL, err[4096], *listen;
 	static sigset_t	 usr1;
 	sigset_t	 blocked;
+	struct privs	 pv;
 	pthread_t	 tid;
 	int		 status;
 
@@ -100,6 +101,11 @@ main(int argc, char **argv)
 			snprintf(extra, sizeof(extra), "%s\n", err);
 		status = progopt_check("sesgate-milter", conf_path, cf,
 		    CONFCHECK_MILTER | CONFCHECK_REDIS, extra);
+		config_free(&cf);
+		return status;
+	}
+	if ((status = privs_resolve(cf, &pv, err, sizeof(err))) != 0) {
+		fprintf(stderr, "sesgate-milter: %s\n", err);
 		config_free(&cf);
 		return status;
 	}
@@ -131,7 +137,7 @@ main(int argc, char **argv)
 	/* The MTA's user must be able to connect to a unix socket; others
 	   must not. */
 	umask(007);
-	status = glue_run(listen);
+	status = glue_run(listen, &pv);
 	sdnotify_stopping();
 	log_info(NULL, "milter: stopped");
 	free(listen);

@@ -570,8 +570,8 @@ server_accept_error(struct evconnlistener *l, void *arg)
 
 /* "inet:host:port", "inet:[v6]:port" or "unix:/path". */
 static int
-server_listen_one(struct server *srv, const char *spec, char *errbuf,
-    size_t errlen)
+server_listen_one(struct server *srv, const char *spec,
+    const struct privs *pv, char *errbuf, size_t errlen)
 {
 	const struct config	*cf = srv->cfr->cf;
 	struct sockaddr_storage	 ss;
@@ -584,28 +584,12 @@ server_listen_one(struct server *srv, const char *spec, char *errbuf,
 
 	memset(&ss, 0, sizeof(ss));
 	if (strncmp(spec, "unix:", 5) == 0) {
-		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
 		const char *path = spec + 5;
-		evutil_socket_t fd;
+		evutil_socket_t fd = privs_unix_listener(pv, path,
+		    (mode_t)cf->policyd_socket_mode, errbuf, errlen);
 
-		if (str_copy(sun->sun_path, sizeof(sun->sun_path), path) < 0) {
-			snprintf(errbuf, errlen, "%s: path too long", spec);
+		if (fd < 0)
 			return -1;
-		}
-		sun->sun_family = AF_UNIX;
-		(void)unlink(path);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
-		if (fd < 0 || bind(fd, (struct sockaddr *)sun,
-		    sizeof(*sun)) < 0 ||
-		    chmod(path, (mode_t)cf->policyd_socket_mode) < 0 ||
-		    listen(fd, 128) < 0) {
-			snprintf(errbuf, errlen, "%s: %s", spec,
-			    strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			return -1;
-		}
 		l = evconnlistener_new(srv->base, server_accept, srv,
 		    LEV_OPT_CLOSE_ON_FREE, -1, fd);
 		unix_path = xstrdup(path);
@@ -738,7 +722,7 @@ server_stop(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-server_run(struct config *cf, const char *conf_path)
+server_run(struct config *cf, const char *conf_path, const struct privs *pv)
 {
 	struct server		 srv;
 	struct event_config	*cfg;
@@ -761,12 +745,17 @@ server_run(struct config *cf, const char *conf_path)
 	srv.cfr = cfref_new(cf);
 	srv.conf_path = conf_path;
 	for (size_t i = 0; cf->policyd_listen[i] != NULL; i++) {
-		if (server_listen_one(&srv, cf->policyd_listen[i], err,
+		if (server_listen_one(&srv, cf->policyd_listen[i], pv, err,
 		    sizeof(err)) < 0) {
 			log_err(NULL, "policyd: cannot listen: %s", err);
 			status = EX_OSERR;
 			goto out;
 		}
+	}
+	if (privs_drop(pv, err, sizeof(err)) < 0) {
+		log_err(NULL, "policyd: %s", err);
+		status = EX_OSERR;
+		goto out;
 	}
 	srv.se = storeev_new(srv.base, cf, err, sizeof(err));
 	if (srv.se == NULL) {

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from lab import BUILD, Daemon, free_port, write_conf
+from lab import BUILD, TEST_GLOBAL, Daemon, free_port, write_conf
 
 FEEDBACKD = os.path.join(BUILD, "sesgate-feedbackd")
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-feedback"
@@ -313,7 +313,7 @@ class FeedbackD(Daemon):
         self.log = os.path.join(self.dir, f"feedbackd-{self.port}.log")
         self.conf = os.path.join(self.dir, f"sesgate-{self.port}.conf")
         self.sections = {
-            "global": dict({"log_level": "debug"}, **(glob or {})),
+            "global": dict(TEST_GLOBAL, **(glob or {})),
             "redis": {"url": redis_url},
             "feedbackd": dict({"listen": f"inet:127.0.0.1:{self.port}",
                                "cert_dir": str(cert_dir),

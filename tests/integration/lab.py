@@ -18,6 +18,12 @@ MILTER = os.path.join(BUILD, "sesgate-milter")
 SESGATECTL = os.path.join(BUILD, "sesgatectl")
 
 
+# The tests run as root and start the daemons as root: they stay root
+# (allow_root), so that they can read what the tests write; the tests of
+# dropping privileges name a user of their own.
+TEST_GLOBAL = {"log_level": "debug", "user": "root", "allow_root": "yes"}
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -163,7 +169,7 @@ class PolicyD(Daemon):
         red = {"url": redis_url}
         red.update(redis or {})
         self.conf = write_conf(os.path.join(self.dir, f"sesgate-{self.port}.conf"),
-                               {"global": dict({"log_level": "debug"},
+                               {"global": dict(TEST_GLOBAL,
                                                **(glob or {})),
                                 "redis": red, "policyd": pol})
         self.proc = None
@@ -238,7 +244,7 @@ class MilterD(Daemon):
         self.spec = f"unix:{unix}" if unix else f"inet:{self.port}@127.0.0.1"
         self.log = os.path.join(self.dir, f"milter-{self.port}.log")
         self.conf = os.path.join(self.dir, f"sesgate-{self.port}.conf")
-        self.sections = {"global": dict({"log_level": "debug"},
+        self.sections = {"global": dict(TEST_GLOBAL,
                                         **(glob or {})),
                          "redis": dict({"url": redis_url}, **(redis or {})),
                          "milter": dict({"listen": self.spec},

@@ -649,7 +649,8 @@ def test_tls_terminated_by_the_daemon(tmp_path, redis, signer, r):
 
 def test_bad_tls_files_refuse_the_start(tmp_path, redis, signer):
     conf = tmp_path / "sesgate.conf"
-    conf.write_text(f"[redis]\nurl = {redis.url}\n[feedbackd]\n"
+    conf.write_text("[global]\nuser = root\nallow_root = yes\n"
+                    f"[redis]\nurl = {redis.url}\n[feedbackd]\n"
                     f"listen = inet:127.0.0.1:{free_port()}\n"
                     f"metrics_listen = inet:127.0.0.1:{free_port()}\n"
                     f"tls_cert_file = {tmp_path}/missing.pem\n"

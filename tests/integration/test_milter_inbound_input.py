@@ -27,7 +27,7 @@ import pytest
 import dkimcheck
 import milterclient as mc
 from inbound import AUTHSERV_ID, RCPT, InboundLab, message, token_of
-from lab import MILTER, write_conf
+from lab import MILTER, TEST_GLOBAL, write_conf
 
 QUEUED = "250 2.0.0 Ok: queued as "
 INSIDE = "192.0.2.10"
@@ -660,7 +660,8 @@ def test_missing_public_suffix_list_refuses_the_start(tmp_path,
     domains: -n says so and exits 78, and so does a start."""
     conf = str(tmp_path / "sesgate.conf")
     psl = str(tmp_path / "missing.dat")
-    write_conf(conf, {"redis": {"url": redis_server.url},
+    write_conf(conf, {"global": TEST_GLOBAL,
+                      "redis": {"url": redis_server.url},
                       "milter": {"listen": "inet:1@127.0.0.1",
                                  "public_suffix_list": psl}})
     want = (f"sesgate-milter: {conf}: 1 problem:\n"

@@ -775,7 +775,7 @@ START_TEST(test_option_table)
 			ck_abort_msg("config_option: \"%zu\": section \"%s\"",
 			    i, section);
 	}
-	EXPECT_INT("config_option", "global keys", n[0], 4);
+	EXPECT_INT("config_option", "global keys", n[0], 7);
 	EXPECT_INT("config_option", "redis keys", n[1], 5);
 	EXPECT_INT("config_option", "policyd keys", n[2], 22);
 	EXPECT_INT("config_option", "milter keys", n[3], 28);
