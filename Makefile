@@ -11,7 +11,6 @@
 
 PREFIX		?= /usr/local
 SYSCONFDIR	?= /etc
-BINDIR		 = $(PREFIX)/bin
 SBINDIR		 = $(PREFIX)/sbin
 MANDIR		 = $(PREFIX)/share/man
 DOCDIR		 = $(PREFIX)/share/doc/sesgate
@@ -178,7 +177,7 @@ demo: deps
 	@BUILD=build contrib/demo/run
 
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	install -d $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/sesgate \
 	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(UNITDIR)
