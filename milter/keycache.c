@@ -5,13 +5,13 @@
  * A cache hit returns the cached key with its reference count raised, so
  * the values OpenSSL computes on a key's first use (RSA blinding and
  * Montgomery forms) serve every later signature. libopendkim frees an RSA
- * key after the signature; Debian 12's never frees an Ed25519 one (see
- * sign.c), so for those the count only grows, by one a message, and no
- * memory is lost with it. The count is an int: after 2^31 Ed25519
- * messages with one key OpenSSL refuses further references and such
- * messages parse the key again, as without the cache. keycache_remove()
- * runs only once no message of the key set is left, and a newer key set
- * with the same key has its own entry, found first.
+ * key after the signature. Up to 2.11 (Debian 12's) it never frees an
+ * Ed25519 one (see sign.c): with those versions an Ed25519 key is handed
+ * out without a new reference, so that the count stays one and
+ * keycache_remove() frees the key; with a later version, which may free
+ * it, the reference is raised as for RSA. keycache_remove() runs only
+ * once no message of the key set is left, and a newer key set with the
+ * same key has its own entry, found first.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -21,6 +21,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <opendkim/dkim.h>
+
 #include "keycache.h"
 #include "mem.h"
 
@@ -29,6 +31,9 @@ struct keycache_entry {
 	EVP_PKEY		*pkey;
 	struct keycache_entry	*next;
 };
+
+/* The last libopendkim version known never to free an Ed25519 key. */
+#define KEYCACHE_ED25519_KEPT	0x020B0000
 
 static pthread_mutex_t		 keycache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct keycache_entry	*keycache_list;
@@ -90,7 +95,9 @@ keycache_find(const char *data, size_t n)
 		if (e->key->secretlen != n ||
 		    memcmp(e->key->secret, data, n) != 0)
 			continue;
-		if (EVP_PKEY_up_ref(e->pkey) == 1)
+		if ((e->key->alg == DKIMKEY_ED25519 &&
+		    dkim_libversion() <= KEYCACHE_ED25519_KEPT) ||
+		    EVP_PKEY_up_ref(e->pkey) == 1)
 			pkey = e->pkey;
 		break;
 	}
