@@ -157,8 +157,10 @@ dkimkey_parse(const char *path, const char *data, size_t len, char *errbuf,
 		(void)str_fmt(errbuf, errlen, "%s: out of memory", path);
 		return NULL;
 	}
-	pkey = PEM_read_bio_PrivateKey(bio, NULL, dkimkey_no_passphrase,
-	    &asked);
+	/* The _ex form: in the milter the plain one may answer from the
+	   key cache (milter/keycache.c), with a key this function frees. */
+	pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, dkimkey_no_passphrase,
+	    &asked, NULL, NULL);
 	BIO_free(bio);
 	ERR_clear_error();
 	if (pkey != NULL)

@@ -11,7 +11,9 @@
  * keycache_remove() frees the key; with a later version, which may free
  * it, the reference is raised as for RSA. keycache_remove() runs only
  * once no message of the key set is left, and a newer key set with the
- * same key has its own entry, found first.
+ * same key has its own entry, found first. Since a key handed out without
+ * a reference must never be freed by its taker, everything of ours that
+ * parses a key calls the _ex form, which the cache does not serve.
  */
 #include <pthread.h>
 #include <stdlib.h>
