@@ -542,8 +542,10 @@ glue_nodelay(void)
 	}
 }
 
+static const char *glue_socket;
+
 int
-glue_run(const char *socket, const struct privs *pv)
+glue_listen(const char *socket, const struct privs *pv)
 {
 	struct smfiDesc desc = {
 		.xxfi_name = (char *)"sesgate-milter",
@@ -593,7 +595,14 @@ glue_run(const char *socket, const struct privs *pv)
 		log_err(NULL, "milter: %s", err);
 		return EX_OSERR;
 	}
+	glue_socket = socket;
+	return EX_OK;
+}
+
+int
+glue_serve(void)
+{
 	sdnotify_ready("serving");
-	log_info(NULL, "milter: listening on %s", socket);
+	log_info(NULL, "milter: listening on %s", glue_socket);
 	return smfi_main() == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
 }

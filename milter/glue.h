@@ -10,8 +10,11 @@
 
 /* Register the callbacks, open `socket` (libmilter's form; a stale unix
    socket is removed, a new one given to the user and socket group that
-   pv names, mode 0660), become that user, and run until libmilter stops
-   (SIGTERM, SIGINT, SIGHUP). The exit status for main(). */
-int	glue_run(const char *socket, const struct privs *pv);
+   pv names, mode 0660) and become that user. EX_OK, or the exit status
+   for main() with a log line. `socket` must outlive glue_serve(). */
+int	glue_listen(const char *socket, const struct privs *pv);
+/* Serve until libmilter stops (SIGTERM, SIGINT, SIGHUP). The exit status
+   for main(). */
+int	glue_serve(void);
 
 #endif

@@ -128,18 +128,28 @@ main(int argc, char **argv)
 	listen = strdup(cf->milter_listen);
 	if (listen == NULL)
 		die(EX_OSERR, "milter: out of memory");
-	if (gen_install(cf, err, sizeof(err)) < 0)
-		die(EX_CONFIG, "milter: %s", err);
-	if (pthread_create(&tid, NULL, reload_thread, &usr1) != 0)
-		die(EX_OSERR, "milter: cannot start the reload thread");
 	if (o.pidfile != NULL)
 		progopt_write_pid(o.pidfile);
 	/* The MTA's user must be able to connect to a unix socket; others
 	   must not. */
 	umask(007);
-	status = glue_run(listen, &pv);
+	/* The keys are read once the daemon is its user, at the start as
+	   on a reload: a key that user cannot read stops the start, not a
+	   later reload. (Under its unit, root lacks CAP_DAC_OVERRIDE and
+	   could not read the user's keys anyway.) */
+	if ((status = glue_listen(listen, &pv)) != EX_OK)
+		goto out;
+	if (gen_install(cf, err, sizeof(err)) < 0) {
+		log_err(NULL, "milter: %s", err);
+		status = EX_CONFIG;
+		goto out;
+	}
+	if (pthread_create(&tid, NULL, reload_thread, &usr1) != 0)
+		die(EX_OSERR, "milter: cannot start the reload thread");
+	status = glue_serve();
 	sdnotify_stopping();
 	log_info(NULL, "milter: stopped");
+out:
 	free(listen);
 	if (o.pidfile != NULL)
 		(void)unlink(o.pidfile);

@@ -57,6 +57,16 @@ def stop_pid(proc, sig=signal.SIGTERM, timeout=10.0):
         proc.wait(timeout=5)
 
 
+def wait_for(cond, timeout=10.0, step=0.05):
+    """True once cond() is, False when timeout seconds passed first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return False
+
+
 def rss_kb(pid):
     """The resident set size of a process, in kB."""
     with open(f"/proc/{pid}/status") as f:

@@ -1,9 +1,10 @@
 """The Debian package: dpkg-buildpackage builds it from a copy of the
 tree; it holds the programs, man pages and units under /usr and the
 configuration as a conffile; installed with dpkg, it makes the sesgate
-user, its spool and key directory, and the installed daemons, started as
-their units start them, become that user and run a message from a
-private Postfix to a sink, DKIM-signed; dpkg --purge leaves nothing.
+user, its spool and key directory; systemd (as PID 1 of a namespace of
+its own, systemdns.py) starts the installed units, the daemons become
+that user and run a message from a private Postfix to a sink,
+DKIM-signed, and stop cleanly; dpkg --purge leaves nothing.
 
 The build takes the working tree as it is (committed or not) and writes
 only in a temporary directory. The test installs on this machine, so it
@@ -17,12 +18,12 @@ import shutil
 import stat
 import subprocess
 import tempfile
-import time
 
 import pytest
 
-from lab import TOP, RedisServer, free_port, stop_pid, wait_port, write_conf
+from lab import TOP, RedisServer, free_port, write_conf
 from postfix import Postfix, SmtpSink
+from systemdns import Systemd, usable
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0,
@@ -30,6 +31,7 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("dpkg-buildpackage") is None,
                        reason="dpkg-buildpackage missing "
                        "(apt-get install dpkg-dev debhelper)"),
+    pytest.mark.skipif(usable() is not None, reason=str(usable())),
     pytest.mark.skipif(os.environ.get("SANITIZE") == "1",
                        reason="the package is built without sanitizers; "
                        "tested in the normal run"),
@@ -47,6 +49,8 @@ KEYS = "/etc/sesgate/keys"
 WANTS = "/etc/systemd/system/multi-user.target.wants"
 DOMAIN = "example.com"
 SELECTOR = "pkgtest"
+# CAP_CHOWN, CAP_SETGID, CAP_SETUID: the units' bounding set.
+CAPBND = "00000000000000c1"
 # What dh and dpkg-buildpackage write in the tree, besides build/.
 OUTPUTS = ("debian/sesgate/", "debian/.debhelper/", "debian/files",
            "debian/debhelper-build-stamp")
@@ -188,48 +192,6 @@ def check_installed():
         assert os.path.islink(os.path.join(WANTS, f"{d}.service"))
 
 
-def uids(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("Uid:"):
-                return [int(x) for x in line.split()[1:]]
-    return []
-
-
-class Installed:
-    """An installed daemon started as its unit starts it: in the
-    foreground with the given configuration, as root; logs to a file."""
-
-    def __init__(self, name, conf, port, logdir):
-        self.name = name
-        self.log = os.path.join(logdir, f"{name}.log")
-        self.logf = open(self.log, "a")
-        self.proc = subprocess.Popen([f"/usr/sbin/{name}", "-f", "-c", conf],
-                                     stdout=self.logf, stderr=self.logf)
-        try:
-            wait_port(port, proc=self.proc)
-        except RuntimeError as e:
-            raise AssertionError(f"{name}: {e}\n{self.logtext()}")
-
-    def logtext(self):
-        with open(self.log) as f:
-            return f.read()
-
-    def wait_user(self, uid, timeout=10.0):
-        """Wait until the daemon runs as uid (real, effective, saved and
-        file system)."""
-        deadline = time.monotonic() + timeout
-        while uids(self.proc.pid) != [uid] * 4:
-            assert time.monotonic() < deadline, \
-                f"{self.name} still runs as {uids(self.proc.pid)}\n" \
-                + self.logtext()
-            time.sleep(0.05)
-
-    def stop(self):
-        stop_pid(self.proc)
-        self.logf.close()
-
-
 def sections(redis_url, ports, certs, key=None):
     milter = {"listen": f"inet:{ports['milter']}@127.0.0.1"}
     if key is not None:
@@ -248,43 +210,47 @@ def sections(redis_url, ports, certs, key=None):
 
 
 def run_message(stack, opendir):
-    """The installed daemons, a private Redis and Postfix: one message
-    from a verified sender reaches the sink, signed."""
+    """The installed units, run by systemd (systemdns.py) as on a booted
+    machine, with a private Redis and Postfix: one message from a
+    verified sender reaches the sink, signed."""
     redis = RedisServer(os.path.join(opendir, "redis"))
     stack.callback(redis.stop)
-    certs = os.path.join(opendir, "certs")
+    # Outside /tmp, which the units see privately; removed before the
+    # purge, which removes /etc/sesgate only when empty.
+    certs = os.path.join("/etc/sesgate", "test-certs")
     os.makedirs(certs, mode=0o755)
+    stack.callback(shutil.rmtree, certs, ignore_errors=True)
     ports = {n: free_port() for n in ("policyd", "milter", "feedbackd",
                                       "metrics")}
-    # Root-owned and readable by group sesgate, as the packaged one.
-    conf = os.path.join(opendir, "sesgate.conf")
-    write_conf(conf, sections(redis.url, ports, certs))
-    os.chown(conf, 0, grp.getgrnam("sesgate").gr_gid)
-    os.chmod(conf, 0o640)
+    # The packaged configuration file, root-owned and readable by group
+    # sesgate, as installed.
+    assert owner(CONF) == ("root", "sesgate", 0o640)
+    write_conf(CONF, sections(redis.url, ports, certs))
 
     ctl = "/usr/sbin/sesgatectl"
-    key = os.path.join(KEYS, f"{DOMAIN}.{SELECTOR}-{os.getpid()}.pem")
-    stack.callback(lambda: os.path.exists(key) and os.unlink(key))
-    r = run(ctl, "-c", conf, "dkim", "keygen", DOMAIN, SELECTOR, "--out",
-            key)
+    key = os.path.join(KEYS, f"{DOMAIN}.{SELECTOR}.pem")
+    r = run(ctl, "dkim", "keygen", DOMAIN, SELECTOR, "--out", key)
     assert r.returncode == 0, out(r)
     sesgate = pwd.getpwnam("sesgate")
     os.chown(key, sesgate.pw_uid, sesgate.pw_gid)
     os.chmod(key, 0o600)
-    write_conf(conf, sections(redis.url, ports, certs, key))
-    r = run(ctl, "-c", conf, "identity", "add", DOMAIN)
+    write_conf(CONF, sections(redis.url, ports, certs, key))
+    assert owner(CONF) == ("root", "sesgate", 0o640)
+    r = run(ctl, "identity", "add", DOMAIN)
     assert r.returncode == 0, out(r)
-    r = run(ctl, "-c", conf, "check-config")
+    r = run(ctl, "check-config")
     assert r.returncode == 0, out(r)
 
-    daemons = []
-    for name in DAEMONS:
-        port = ports[name.split("-")[1]]
-        d = Installed(name, conf, port, opendir)
-        stack.callback(d.stop)
-        daemons.append(d)
-    for d in daemons:
-        d.wait_user(sesgate.pw_uid)
+    sd = Systemd(os.path.join(opendir, "systemd"))
+    logs = {}
+    for d in DAEMONS:
+        with open(f"/usr/lib/systemd/system/{d}.service") as f:
+            logs[d] = os.path.join(opendir, f"{d}.log")
+            sd.add_unit(f"{d}.service", f.read(), log=logs[d])
+    stack.callback(sd.stop)
+    sd.start()
+    for d in DAEMONS:
+        sd.start_service(f"{d}.service", sesgate.pw_uid, CAPBND, logs[d])
 
     sink = SmtpSink()
     stack.callback(sink.close)
@@ -305,10 +271,8 @@ def run_message(stack, opendir):
     sub = pf.submit("eve@unverified.example", [rcpt])
     assert sub.accepted == [] and sub.rcpt[0].startswith("554 "), sub.rcpt
 
-    # Stopped as systemd stops them: each exits cleanly.
-    for d in daemons:
-        d.stop()
-        assert d.proc.returncode == 0, d.logtext()
+    for d in DAEMONS:
+        sd.stop_service(f"{d}.service", logs[d])
 
 
 def purge():

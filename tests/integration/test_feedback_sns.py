@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 import uuid
 
 import pytest
@@ -18,7 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from feedback import (CERT_NAME, FEEDBACKD, SES_ID, TOPIC, FeedbackD,
                       SnsHost, SnsSigner, bounce, complaint, event)
-from lab import RedisServer, free_port, rss_kb, under_asan, write_conf
+from lab import (RedisServer, free_port, rss_kb, under_asan, wait_for,
+                 write_conf)
 
 P = "sesgate:"
 
@@ -486,15 +486,6 @@ def test_reload(tmp_path, redis, signer, r):
         assert nothing_stored(r)
     finally:
         d.stop()
-
-
-def wait_for(cond, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_metrics(tmp_path, redis, signer, r):

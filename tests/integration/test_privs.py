@@ -20,7 +20,7 @@ import time
 import pytest
 
 from feedback import FEEDBACKD, FeedbackD, SnsSigner, bounce
-from lab import MILTER, POLICYD, MilterD, PolicyD, write_conf
+from lab import MILTER, POLICYD, SESGATECTL, MilterD, PolicyD, write_conf
 
 EX_NOUSER = 67
 EX_CONFIG = 78
@@ -149,6 +149,38 @@ def test_feedbackd_becomes_its_user(opendir, redis_server):
         body = signer.notification(bounce(["later@dest.example"]))
         assert d.post(body) == (200, "spooled")
         assert owner(os.path.join(spool, "f.spool"))[0] == NOBODY.pw_uid
+    finally:
+        d.stop()
+    assert d.proc.returncode == 0
+
+
+def test_milter_reads_keys_as_its_user(opendir, redis_server):
+    """The keys are read once the milter is its user, at the start as on
+    a reload: a key only root may read stops the start, naming it; once
+    the user owns it, the milter starts."""
+    key = os.path.join(opendir, "example.com.s1.pem")
+    r = subprocess.run([SESGATECTL, "dkim", "keygen", "example.com", "s1",
+                        "--out", key], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert owner(key) == (0, 0, 0o600)
+    conf = write_conf(os.path.join(opendir, "sesgate.conf"), {
+        "global": AS_NOBODY, "redis": {"url": redis_server.url},
+        "milter": {"listen": "inet:0@127.0.0.1",
+                   "dkim_key": f"example.com s1 {key}"}})
+    os.chmod(conf, 0o644)
+    p = subprocess.run([MILTER, "-f", "-c", conf], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == EX_CONFIG, p.stderr
+    assert p.stderr.endswith(
+        f": error: milter: {key}: permission denied; the key must be "
+        "readable by the user that signs (its owner, mode 0600 or "
+        "0400)\n"), p.stderr
+    os.chown(key, NOBODY.pw_uid, NOBODY.pw_gid)
+    d = MilterD(os.path.join(opendir, "m"), redis_server.url,
+                glob=AS_NOBODY, milter={"dkim_key": f"example.com s1 {key}"})
+    try:
+        assert as_nobody(d.proc.pid)
     finally:
         d.stop()
     assert d.proc.returncode == 0
