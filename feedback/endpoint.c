@@ -1,11 +1,11 @@
 /*
  * endpoint.c - the SNS endpoint (see endpoint.h). What SNS is answered:
  *   200  applied, a repeat, or a (un)subscription confirmation logged;
- *   400  not an SNS message, a bad SigningCertURL, no such certificate,
- *        a signature that does not parse; 403 a signature that does not
- *        verify, or a topic not allowed; 404 another path; 405 not POST;
- *        413 too large (evhttp);
- *   503  Redis cannot take the effects now (SNS retries).
+ *   400  not an SNS message, a bad SigningCertURL, a signature that does
+ *        not parse; 403 a signature that does not verify, or a topic not
+ *        allowed; 404 another path; 405 not POST; 413 too large (evhttp);
+ *   503  Redis cannot take the effects now, or the signing certificate
+ *        cannot be had now (SNS retries).
  * SNS counts every 4xx as delivered and never retries it: nothing
  * refused is stored. Single-threaded; Redis is asked synchronously, with
  * the [redis] timeout, between events.
@@ -341,10 +341,15 @@ endpoint_check(struct endpoint *ep, struct evhttp_request *req,
 		return false;
 	}
 	if (key == NULL && why == CERTS_MISSING) {
-		log_warning(NULL, "feedbackd: sns=%s: %s; answering 400",
-		    ADMIN_QUOTE(m->message_id), err);
+		/* Not in cert_dir, with fetching off: a certificate AWS has
+		   newly put in use, most likely. SNS tries again, which gives
+		   the administrator the retry policy's time to add it; a 400
+		   would lose the notification. */
+		log_err(NULL, "feedbackd: sns=%s: %s; answering 503 (put the "
+		    "certificate in cert_dir)", ADMIN_QUOTE(m->message_id),
+		    err);
 		ep->own.refused[METRICS_UNKNOWN_CERT]++;
-		endpoint_reply(req, 400, "Bad Request",
+		endpoint_reply(req, 503, "Service Unavailable",
 		    "unknown signing certificate");
 		return false;
 	}

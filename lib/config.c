@@ -1157,8 +1157,12 @@ config_reload(const char *path, const char *who)
 	struct config	*cf = config_load(path, &errors);
 
 	if (cf == NULL) {
+		char prefix[64];
+
 		log_err(NULL, "%s: reload: configuration errors; keeping the "
-		    "running one:\n%s", who, errors);
+		    "running one", who);
+		(void)snprintf(prefix, sizeof(prefix), "%s: reload", who);
+		log_lines(LOG_ERR, NULL, prefix, errors);
 		free(errors);
 	}
 	return cf;

@@ -112,6 +112,20 @@ log_msg(int level, const char *qid, const char *fmt, ...)
 	va_end(ap);
 }
 
+void
+log_lines(int level, const char *qid, const char *prefix, const char *text)
+{
+	const char *p = text, *nl;
+
+	while (p != NULL && *p != '\0') {
+		nl = strchr(p, '\n');
+		if (nl != p)
+			log_msg(level, qid, "%s: %.*s", prefix, nl != NULL ?
+			    (int)(nl - p) : (int)strlen(p), p);
+		p = nl != NULL ? nl + 1 : NULL;
+	}
+}
+
 char *
 log_clean(const char *in, char *out, size_t outlen)
 {

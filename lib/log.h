@@ -29,6 +29,12 @@ void	log_msg(int level, const char *qid, const char *fmt, ...)
 void	log_vmsg(int level, const char *qid, const char *fmt, va_list ap)
 	    __attribute__((format(printf, 3, 0)));
 
+/* Each line of text (lines end with a newline, the last may not) as a
+   log line of its own: "PREFIX: LINE". For lists of problems, which
+   syslog would otherwise write as one line with #012 for each newline. */
+void	log_lines(int level, const char *qid, const char *prefix,
+	    const char *text);
+
 #define log_err(qid, ...)	log_msg(LOG_ERR, (qid), __VA_ARGS__)
 #define log_warning(qid, ...)	log_msg(LOG_WARNING, (qid), __VA_ARGS__)
 #define log_info(qid, ...)	log_msg(LOG_INFO, (qid), __VA_ARGS__)

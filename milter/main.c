@@ -5,6 +5,7 @@
  * taken by a thread of ours with sigwait(): SIGUSR1 is blocked in every
  * thread before any is started.
  */
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,9 @@
 #include "sdnotify.h"
 #include "sign.h"
 
+/* malloc arenas for all of libmilter's threads. */
+#define MILTER_ARENAS	2
+
 static const char *conf_path = CONFIG_DEFAULT_PATH;
 
 /* Read the file again and make it current; on any error keep the running
@@ -41,7 +45,8 @@ reload_file(void)
 	level = cf->log_level;
 	if (gen_install(cf, err, sizeof(err)) < 0) {
 		log_err(NULL, "milter: reload: keeping the running "
-		    "configuration and keys: %s", err);
+		    "configuration and keys");
+		log_lines(LOG_ERR, NULL, "milter: reload", err);
 		return;
 	}
 	log_reconfigure(facility, level);
@@ -111,6 +116,13 @@ main(int argc, char **argv)
 	}
 	log_open("sesgate-milter", cf->log_facility, o.foreground,
 	    cf->log_level);
+	/* libmilter serves each connection in a thread of its own, and
+	   glibc would give each busy thread a malloc arena of its own (up
+	   to 8 per core), each keeping freed memory: with 32 connections
+	   that is 3 MB more resident memory for no gain in speed. Unless
+	   the environment says otherwise (MALLOC_ARENA_MAX). */
+	if (getenv("MALLOC_ARENA_MAX") == NULL)
+		(void)mallopt(M_ARENA_MAX, MILTER_ARENAS);
 	/* Before any thread exists, so that all inherit the mask: SIGUSR1
 	   for the reload thread, and the signals libmilter's own signal
 	   thread waits for. libmilter blocks those only in the thread
@@ -140,7 +152,7 @@ main(int argc, char **argv)
 	if ((status = glue_listen(listen, &pv)) != EX_OK)
 		goto out;
 	if (gen_install(cf, err, sizeof(err)) < 0) {
-		log_err(NULL, "milter: %s", err);
+		log_lines(LOG_ERR, NULL, "milter", err);
 		status = EX_CONFIG;
 		goto out;
 	}

@@ -260,9 +260,10 @@ REFUSED = [
     ("not .pem", lambda s: with_url(
         s, "https://sns.us-east-1.amazonaws.com/cert.txt"),
      400, "bad SigningCertURL"),
+    # Not refused for good: SNS retries while the certificate is added.
     ("unknown certificate", lambda s: with_url(
         s, "https://sns.us-east-1.amazonaws.com/Other-1.pem"),
-     400, "unknown signing certificate"),
+     503, "unknown signing certificate"),
     ("SignatureVersion 3", lambda s: with_field(s, SignatureVersion="3"),
      403, "bad signature"),
     ("bad base64", lambda s: with_field(s, Signature="!!not base64!!"),

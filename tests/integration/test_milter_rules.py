@@ -453,6 +453,15 @@ def test_bad_key_refuses_start_and_reload(milter_factory, keys, tmp_path,
     garbage.write_text("not a key\n")
     os.chmod(garbage, 0o600)
     m = milter_factory()
+    # Two bad keys: two lines, each naming its file.
+    m.rewrite(dkim_key=[f"{DOMAIN} rsa1 {loose}",
+                        f"{DOMAIN} rsa2 {garbage}"])
+    m.reload(wait_for="keeping the running configuration")
+    tail = m.logtext().rsplit("keeping the running configuration", 1)[1]
+    problems = [line for line in tail.splitlines()
+                if ": error: milter: reload: " in line]
+    assert len(problems) == 2, tail
+    assert str(loose) in problems[0] and str(garbage) in problems[1]
     for bad in (loose, garbage, tmp_path / "missing.pem"):
         m.rewrite(dkim_key=[f"{DOMAIN} rsa1 {bad}"])
         m.reload(wait_for="keeping the running configuration")

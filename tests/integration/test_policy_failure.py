@@ -274,9 +274,14 @@ def test_sighup_reload(redis_server, policyd_factory):
     assert wait_for(lambda: "reload: configuration errors" in p.logtext(),
                     5)
     log = p.logtext()
-    assert "reload: configuration errors; keeping the running one" in log
-    assert (f'{p.conf}:{lineno}: [policyd] account_max_24h: bad value '
-            f'"lots"') in log
+    lines = [line.split(": ", 1)[1] for line in log.splitlines()]
+    # The problem on a line of its own (syslog would show a newline
+    # inside a line as #012).
+    assert "error: policyd: reload: configuration errors; keeping the " \
+        "running one" in lines
+    assert (f'error: policyd: reload: {p.conf}:{lineno}: [policyd] '
+            f'account_max_24h: bad value "lots": want a whole number >= 0 '
+            'or "unlimited"') in lines
     assert count_lines(p, "configuration reloaded from") == 1
     assert p.proc.poll() is None
     # Still 4, not the default 50,000.
