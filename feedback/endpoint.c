@@ -599,7 +599,7 @@ endpoint_run(struct config *cf, const char *conf_path,
     const struct privs *pv)
 {
 	struct endpoint	 ep = { .cf = cf, .conf_path = conf_path };
-	struct event	*ev[3];
+	struct event	*ev[3] = { NULL, NULL, NULL };
 	char		 err[512];
 	int		 status = EX_OK;
 
@@ -608,6 +608,14 @@ endpoint_run(struct config *cf, const char *conf_path,
 	ep.http = ep.base != NULL ? evhttp_new(ep.base) : NULL;
 	if (ep.http == NULL)
 		die(EX_OSERR, "feedbackd: cannot set up libevent");
+	/* Before the first socket opens: a SIGTERM sent as soon as the
+	   port answers is taken at the loop's start, an orderly stop. */
+	ev[0] = evsignal_new(ep.base, SIGTERM, endpoint_stop, &ep);
+	ev[1] = evsignal_new(ep.base, SIGINT, endpoint_stop, &ep);
+	ev[2] = evsignal_new(ep.base, SIGHUP, endpoint_reload, &ep);
+	for (size_t i = 0; i < 3; i++)
+		if (ev[i] == NULL || event_add(ev[i], NULL) < 0)
+			die(EX_OSERR, "feedbackd: cannot watch signals");
 	evhttp_set_allowed_methods(ep.http, EVHTTP_REQ_POST | EVHTTP_REQ_GET |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
 	evhttp_set_max_body_size(ep.http, (ev_ssize_t)cf->feedbackd_max_body);
@@ -665,18 +673,13 @@ endpoint_run(struct config *cf, const char *conf_path,
 	else if (spool_pending(ep.spool) > 0)
 		log_info(NULL, "feedbackd: spool: %zu notification(s) waiting",
 		    spool_pending(ep.spool));
-	ev[0] = evsignal_new(ep.base, SIGTERM, endpoint_stop, &ep);
-	ev[1] = evsignal_new(ep.base, SIGINT, endpoint_stop, &ep);
-	ev[2] = evsignal_new(ep.base, SIGHUP, endpoint_reload, &ep);
-	for (size_t i = 0; i < 3; i++)
-		if (ev[i] == NULL || event_add(ev[i], NULL) < 0)
-			die(EX_OSERR, "feedbackd: cannot watch signals");
 	endpoint_replay(&ep);
 	sdnotify_ready("serving");
 	event_base_dispatch(ep.base);
-	for (size_t i = 0; i < 3; i++)
-		event_free(ev[i]);
 out:
+	for (size_t i = 0; i < 3; i++)
+		if (ev[i] != NULL)
+			event_free(ev[i]);
 	evhttp_free(ep.http);
 	if (ep.metrics != NULL)
 		evhttp_free(ep.metrics);

@@ -744,6 +744,15 @@ server_run(struct config *cf, const char *conf_path, const struct privs *pv)
 		die(EX_OSERR, "policyd: cannot create the event loop");
 	srv.cfr = cfref_new(cf);
 	srv.conf_path = conf_path;
+	/* Before the first socket opens: a SIGTERM sent as soon as the
+	   port answers is taken at the loop's start, an orderly stop. */
+	srv.sig_hup = evsignal_new(srv.base, SIGHUP, server_reload, &srv);
+	srv.sig_term = evsignal_new(srv.base, SIGTERM, server_stop, &srv);
+	srv.sig_int = evsignal_new(srv.base, SIGINT, server_stop, &srv);
+	srv.stop_timer = evtimer_new(srv.base, server_force_exit, &srv);
+	evsignal_add(srv.sig_hup, NULL);
+	evsignal_add(srv.sig_term, NULL);
+	evsignal_add(srv.sig_int, NULL);
 	for (size_t i = 0; cf->policyd_listen[i] != NULL; i++) {
 		if (server_listen_one(&srv, cf->policyd_listen[i], pv, err,
 		    sizeof(err)) < 0) {
@@ -763,13 +772,6 @@ server_run(struct config *cf, const char *conf_path, const struct privs *pv)
 		status = EX_CONFIG;
 		goto out;
 	}
-	srv.sig_hup = evsignal_new(srv.base, SIGHUP, server_reload, &srv);
-	srv.sig_term = evsignal_new(srv.base, SIGTERM, server_stop, &srv);
-	srv.sig_int = evsignal_new(srv.base, SIGINT, server_stop, &srv);
-	srv.stop_timer = evtimer_new(srv.base, server_force_exit, &srv);
-	evsignal_add(srv.sig_hup, NULL);
-	evsignal_add(srv.sig_term, NULL);
-	evsignal_add(srv.sig_int, NULL);
 	log_info(NULL, "policyd: ready (region %s, sandbox %s)", cf->region,
 	    cf->policyd_sandbox ? "yes" : "no");
 	sdnotify_ready("serving");

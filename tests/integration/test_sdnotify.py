@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -95,3 +96,28 @@ def test_units_verify(tmp_path):
         mine = [line for line in r.stderr.splitlines()
                 if os.path.basename(unit) in line]
         assert (r.returncode, mine) == (0, []), r.stderr
+
+
+@pytest.mark.parametrize("kind", ["policyd", "milter", "feedbackd"])
+def test_stop_as_soon_as_it_listens(kind, tmp_path, redis_server,
+                                    monkeypatch):
+    """SIGTERM sent the moment the port first answers (a unit's stop may
+    come right after its start): an orderly stop each time, exit 0."""
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+    d, _ = start(kind, tmp_path, redis_server)
+    d.stop()
+    for _ in range(20):
+        with open(d.log, "a") as logf:
+            p = subprocess.Popen([d.prog, "-f", "-c", d.conf],
+                                 stdout=logf, stderr=logf)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", d.port),
+                                         timeout=1).close()
+                break
+            except OSError:
+                assert p.poll() is None, d.logtext()
+                assert time.monotonic() < deadline, d.logtext()
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=10) == 0, d.logtext()
