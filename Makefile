@@ -56,7 +56,8 @@ POLICYD_SRC	 = policyd/request.c policyd/decide.c policyd/server.c \
 MILTER_SRC	 = milter/main.c milter/glue.c milter/gen.c milter/msg.c \
 		   milter/sign.c milter/fromhdr.c milter/mime.c \
 		   milter/mimeparam.c milter/policy.c milter/keycache.c \
-		   milter/resolver.c milter/authres.c milter/spfverify.c \
+		   milter/resolver.c milter/dnscache.c milter/authres.c \
+		   milter/spfverify.c \
 		   milter/dkimverify.c milter/dmarcverify.c milter/inbound.c \
 		   milter/hdrfield.c milter/rules.c milter/pubkeycache.c \
 		   policyd/request.c policyd/decide.c
@@ -76,7 +77,8 @@ UNIT_SRC	 = tests/unit/main.c tests/unit/test_request.c \
 		   tests/unit/test_mime.c tests/unit/test_mimeparam.c \
 		   tests/unit/test_dkimkey.c tests/unit/test_receipt.c \
 		   tests/unit/test_authres.c tests/unit/test_sesevent.c \
-		   tests/unit/test_snsmsg.c tests/unit/test_fbmail.c
+		   tests/unit/test_snsmsg.c tests/unit/test_fbmail.c \
+		   tests/unit/test_dnscache.c
 BENCH_SRC	 = tests/bench/loadgen.c tests/bench/dunno-server.c \
 		   tests/bench/milterload.c tests/bench/benchstat.c \
 		   tests/bench/snsload.c
@@ -139,8 +141,10 @@ $(UNIT): $(UNIT_OBJ) $(filter-out $(BUILD)/policyd/main.o \
 	    $(BUILD)/milter/fromhdr.o $(BUILD)/milter/mime.o \
 	    $(BUILD)/milter/mimeparam.o $(BUILD)/milter/authres.o \
 	    $(BUILD)/feedback/sesevent.o $(BUILD)/feedback/snsmsg.o \
-	    $(BUILD)/feedback/fbmail.o $(BUILD)/feedback/fbmime.o
-	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(JSON_LIBS) $(PKG_LIBS) -lm
+	    $(BUILD)/feedback/fbmail.o $(BUILD)/feedback/fbmime.o \
+	    $(BUILD)/milter/dnscache.o $(BUILD)/milter/resolver.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(JSON_LIBS) $(PKG_LIBS) \
+	    -lunbound -lpthread -lm
 
 $(BUILD)/loadgen: $(BUILD)/tests/bench/loadgen.o \
 	    $(BUILD)/tests/bench/benchstat.o

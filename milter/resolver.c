@@ -5,7 +5,9 @@
  * ub_process(), which runs the answer callbacks. A caller waits on its
  * query's condition variable until the answer or its deadline; a query
  * that times out is cancelled, and whichever of the caller and the
- * callback comes last frees it. Thread-safe.
+ * callback comes last frees it. In front of it, answers are kept in the
+ * milter's own memory for their TTL (dnscache.c): a question asked again
+ * is answered without the two thread hops. Thread-safe.
  */
 #include <errno.h>
 #include <poll.h>
@@ -19,6 +21,7 @@
 
 #include <unbound.h>
 
+#include "dnscache.h"
 #include "mem.h"
 #include "resolver.h"
 
@@ -30,6 +33,7 @@ struct resolver {
 	pthread_t	 poller;
 	bool		 polling;
 	int		 stop[2];	/* self-pipe that ends the poller */
+	struct dnscache	*cache;
 };
 
 /* One query in flight, shared by the asking thread and the callback. */
@@ -121,8 +125,11 @@ resolver_new(const char *upstream, long long timeout_ms,
 		    "libunbound context");
 		goto fail;
 	}
-	/* Unbound's own proportions: the RRset cache twice the message
+	/* A quarter of the bound for our answers, the rest libunbound's,
+	   in its own proportions: the RRset cache twice the message
 	   cache. */
+	r->cache = dnscache_new((size_t)(cache_bytes / 4));
+	cache_bytes -= cache_bytes / 4;
 	snprintf(msg, sizeof(msg), "%lld", cache_bytes / 3);
 	snprintf(rrset, sizeof(rrset), "%lld", cache_bytes - cache_bytes / 3);
 	/* A forwarder on loopback (a local cache, a test server) is
@@ -185,31 +192,57 @@ resolver_free(struct resolver **rp)
 		close(r->stop[1]);
 	if (r->ctx != NULL)
 		ub_ctx_delete(r->ctx);
+	dnscache_free(&r->cache);
 	free(r);
+}
+
+struct resolver_answer *
+resolver_answer_copy(const struct resolver_answer *src)
+{
+	struct resolver_answer *a = xcalloc(1, sizeof(*a));
+
+	a->nxdomain = src->nxdomain;
+	a->n = src->n;
+	a->rr = xcalloc(a->n + 1, sizeof(*a->rr));
+	a->rrlen = xcalloc(a->n + 1, sizeof(*a->rrlen));
+	for (size_t i = 0; i < a->n; i++) {
+		a->rrlen[i] = src->rrlen[i];
+		a->rr[i] = xmalloc(a->rrlen[i] + 1);
+		memcpy(a->rr[i], src->rr[i], a->rrlen[i]);
+		a->rr[i][a->rrlen[i]] = '\0';
+	}
+	if (src->packet != NULL) {
+		a->packetlen = src->packetlen;
+		a->packet = xmalloc(a->packetlen);
+		memcpy(a->packet, src->packet, a->packetlen);
+	}
+	return a;
 }
 
 static struct resolver_answer *
 resolver_answer_new(const struct ub_result *res)
 {
-	struct resolver_answer	*a = xcalloc(1, sizeof(*a));
+	struct resolver_answer	 view = { 0 }, *a;
 	size_t			 n = 0;
 
-	a->nxdomain = res->rcode == RCODE_NXDOMAIN;
+	/* libunbound's records seen as an answer, then copied. */
 	while (res->havedata && res->data[n] != NULL)
 		n++;
-	a->n = n;
-	a->rr = xcalloc(n + 1, sizeof(*a->rr));
-	a->rrlen = xcalloc(n + 1, sizeof(*a->rrlen));
+	view.nxdomain = res->rcode == RCODE_NXDOMAIN;
+	view.n = n;
+	view.rr = xcalloc(n + 1, sizeof(*view.rr));
+	view.rrlen = xcalloc(n + 1, sizeof(*view.rrlen));
 	for (size_t i = 0; i < n; i++) {
-		a->rrlen[i] = (size_t)res->len[i];
-		a->rr[i] = xmalloc(a->rrlen[i] + 1);
-		memcpy(a->rr[i], res->data[i], a->rrlen[i]);
+		view.rr[i] = (unsigned char *)res->data[i];
+		view.rrlen[i] = (size_t)res->len[i];
 	}
 	if (res->answer_packet != NULL && res->answer_len > 0) {
-		a->packetlen = (size_t)res->answer_len;
-		a->packet = xmalloc(a->packetlen);
-		memcpy(a->packet, res->answer_packet, a->packetlen);
+		view.packet = res->answer_packet;
+		view.packetlen = (size_t)res->answer_len;
 	}
+	a = resolver_answer_copy(&view);
+	free(view.rr);
+	free(view.rrlen);
 	return a;
 }
 
@@ -227,6 +260,15 @@ resolver_answer_free(struct resolver_answer **ap)
 	free(a->rrlen);
 	free(a->packet);
 	free(a);
+}
+
+static long long
+resolver_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -250,6 +292,7 @@ resolver_query(struct resolver *r, const char *name, int rrtype,
 	struct timespec		 deadline;
 	const struct ub_result	*res;
 	int			 id, rc;
+	long long		 now = resolver_now_ms();
 
 	*ans_out = NULL;
 	if (!resolver_name_ok(name)) {
@@ -258,6 +301,10 @@ resolver_query(struct resolver *r, const char *name, int rrtype,
 		*ans_out = xcalloc(1, sizeof(**ans_out));
 		(*ans_out)->nxdomain = 1;
 		return 0;
+	}
+	if ((*ans_out = dnscache_get(r->cache, name, rrtype, now)) != NULL) {
+		free(w);
+		return (*ans_out)->n > 0 ? 1 : 0;
 	}
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -312,6 +359,10 @@ resolver_query(struct resolver *r, const char *name, int rrtype,
 		return -1;
 	}
 	*ans_out = resolver_answer_new(res);
+	/* The TTL libunbound gives is what is left of it in its cache. */
+	if (res->ttl > 0 && !res->bogus)
+		dnscache_put(r->cache, name, rrtype, *ans_out,
+		    (unsigned int)res->ttl, now);
 	resolver_wait_free(w);
 	return (*ans_out)->n > 0 ? 1 : 0;
 }

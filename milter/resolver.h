@@ -44,6 +44,8 @@ int		 resolver_query(struct resolver *r, const char *name,
 		    int rrtype, struct resolver_answer **ans_out,
 		    char *errbuf, size_t errlen);
 void		 resolver_answer_free(struct resolver_answer **ap);
+/* A copy of an answer, to free with resolver_answer_free(). */
+struct resolver_answer *resolver_answer_copy(const struct resolver_answer *a);
 
 /* Whether `name` can be written in DNS: labels of 1 to 63 bytes, 253 in
    all, a final dot allowed (RFC 1035 section 2.3.4). */

@@ -50,5 +50,6 @@ Suite	*authres_suite(void);
 Suite	*sesevent_suite(void);
 Suite	*snsmsg_suite(void);
 Suite	*fbmail_suite(void);
+Suite	*dnscache_suite(void);
 
 #endif

@@ -1,0 +1,164 @@
+/*
+ * test_dnscache.c - the milter's answer cache: kept for the TTL and no
+ * longer, names without regard to case or a final dot, one answer per
+ * name and type, copies that outlive the cache, the byte bound.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "unit.h"
+#include "../../milter/dnscache.h"
+#include "../../milter/resolver.h"
+#include "../../lib/mem.h"
+
+/* An answer with one record holding `text` (or none, NXDOMAIN). */
+static struct resolver_answer *
+answer(const char *text)
+{
+	struct resolver_answer *a = xcalloc(1, sizeof(*a));
+
+	a->rr = xcalloc(2, sizeof(*a->rr));
+	a->rrlen = xcalloc(2, sizeof(*a->rrlen));
+	if (text == NULL) {
+		a->nxdomain = 1;
+		return a;
+	}
+	a->n = 1;
+	a->rrlen[0] = strlen(text);
+	a->rr[0] = (unsigned char *)xstrdup(text);
+	a->packetlen = 12;
+	a->packet = xcalloc(1, 12);
+	return a;
+}
+
+static const char *
+record(const struct resolver_answer *a)
+{
+	return a != NULL && a->n == 1 ? (const char *)a->rr[0] : NULL;
+}
+
+START_TEST(test_kept_for_its_ttl)
+{
+	struct dnscache		*c = dnscache_new(1 << 20);
+	struct resolver_answer	*a = answer("v=spf1 -all"), *got;
+
+	dnscache_put(c, "Example.COM.", 16, a, 300, 1000);
+	resolver_answer_free(&a);
+	got = dnscache_get(c, "example.com", 16, 1000 + 299999);
+	EXPECT_STR("dnscache_get", "case and final dot", record(got),
+	    "v=spf1 -all");
+	resolver_answer_free(&got);
+	got = dnscache_get(c, "example.com", 1, 2000);
+	ck_assert_msg(got == NULL, "dnscache_get: another type answered");
+	got = dnscache_get(c, "example.com", 16, 1000 + 300000);
+	ck_assert_msg(got == NULL, "dnscache_get: answered past its TTL");
+	EXPECT_INT("dnscache_count", "expired entry dropped",
+	    dnscache_count(c, NULL), 0);
+	dnscache_free(&c);
+	ck_assert(c == NULL);
+}
+END_TEST
+
+START_TEST(test_nxdomain_and_replace)
+{
+	struct dnscache		*c = dnscache_new(1 << 20);
+	struct resolver_answer	*a = answer(NULL), *got;
+
+	dnscache_put(c, "gone.example", 16, a, 60, 0);
+	resolver_answer_free(&a);
+	got = dnscache_get(c, "gone.example", 16, 10);
+	ck_assert_msg(got != NULL && got->nxdomain && got->n == 0,
+	    "dnscache_get: NXDOMAIN not kept");
+	resolver_answer_free(&got);
+	a = answer("new");
+	dnscache_put(c, "gone.example", 16, a, 60, 20);
+	resolver_answer_free(&a);
+	got = dnscache_get(c, "gone.example", 16, 30);
+	EXPECT_STR("dnscache_get", "replaced", record(got), "new");
+	resolver_answer_free(&got);
+	EXPECT_INT("dnscache_count", "one per question",
+	    dnscache_count(c, NULL), 1);
+	/* A TTL of 0 is not kept. */
+	a = answer("zero");
+	dnscache_put(c, "zero.example", 16, a, 0, 0);
+	resolver_answer_free(&a);
+	ck_assert(dnscache_get(c, "zero.example", 16, 0) == NULL);
+	dnscache_free(&c);
+}
+END_TEST
+
+START_TEST(test_bounded_oldest_use_first)
+{
+	struct dnscache		*c = dnscache_new(4096);
+	struct resolver_answer	*a = answer("0123456789"), *got;
+	char			 name[32];
+	size_t			 bytes, n;
+
+	for (int i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "n%d.example", i);
+		dnscache_put(c, name, 16, a, 60, 0);
+		/* n0 used all along: never the oldest. */
+		got = dnscache_get(c, "n0.example", 16, 0);
+		ck_assert_msg(got != NULL, "dnscache_get: n0 evicted at %d",
+		    i);
+		resolver_answer_free(&got);
+	}
+	n = dnscache_count(c, &bytes);
+	ck_assert_msg(n > 1 && n < 200 && bytes <= 4096,
+	    "dnscache_count: %zu answers, %zu bytes for a 4096-byte bound",
+	    n, bytes);
+	ck_assert(dnscache_get(c, "n1.example", 16, 0) == NULL);
+	got = dnscache_get(c, "n199.example", 16, 0);
+	EXPECT_STR("dnscache_get", "newest kept", record(got), "0123456789");
+	resolver_answer_free(&got);
+	resolver_answer_free(&a);
+	/* A cache of 0 bytes keeps nothing. */
+	dnscache_free(&c);
+	c = dnscache_new(0);
+	a = answer("x");
+	dnscache_put(c, "x.example", 16, a, 60, 0);
+	resolver_answer_free(&a);
+	ck_assert(dnscache_get(c, "x.example", 16, 0) == NULL);
+	dnscache_free(&c);
+}
+END_TEST
+
+START_TEST(test_copies_outlive_the_cache)
+{
+	struct dnscache		*c = dnscache_new(1 << 20);
+	struct resolver_answer	*a = answer("kept"), *got;
+	char			 longname[300];
+
+	dnscache_put(c, "copy.example", 16, a, 60, 0);
+	resolver_answer_free(&a);
+	got = dnscache_get(c, "copy.example", 16, 0);
+	dnscache_free(&c);
+	EXPECT_STR("dnscache_get", "after free", record(got), "kept");
+	EXPECT_INT("dnscache_get", "packet copied", got->packetlen, 12);
+	resolver_answer_free(&got);
+	/* A name longer than DNS allows is neither kept nor found. */
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	c = dnscache_new(1 << 20);
+	a = answer("long");
+	dnscache_put(c, longname, 16, a, 60, 0);
+	resolver_answer_free(&a);
+	ck_assert(dnscache_get(c, longname, 16, 0) == NULL);
+	EXPECT_INT("dnscache_count", "long name", dnscache_count(c, NULL), 0);
+	dnscache_free(&c);
+}
+END_TEST
+
+Suite *
+dnscache_suite(void)
+{
+	Suite *s = suite_create("dnscache");
+	TCase *tc = tcase_create("dnscache");
+
+	tcase_add_test(tc, test_kept_for_its_ttl);
+	tcase_add_test(tc, test_nxdomain_and_replace);
+	tcase_add_test(tc, test_bounded_oldest_use_first);
+	tcase_add_test(tc, test_copies_outlive_the_cache);
+	suite_add_tcase(s, tc);
+	return s;
+}
