@@ -30,6 +30,7 @@ struct dnscache {
 	size_t			 nbucket;	/* a power of two */
 	struct dnscache_entry	*newest, *oldest;
 	size_t			 count, bytes, max_bytes;
+	int			 refs;		/* under lock */
 };
 
 /* About the size of a small answer with its entry: one bucket each. */
@@ -46,7 +47,17 @@ dnscache_new(size_t max_bytes)
 		c->nbucket *= 2;
 	c->bucket = xcalloc(c->nbucket, sizeof(*c->bucket));
 	c->max_bytes = max_bytes;
+	c->refs = 1;
 	pthread_mutex_init(&c->lock, NULL);
+	return c;
+}
+
+struct dnscache *
+dnscache_ref(struct dnscache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->refs++;
+	pthread_mutex_unlock(&c->lock);
 	return c;
 }
 
@@ -60,11 +71,17 @@ dnscache_entry_free(struct dnscache_entry *e)
 void
 dnscache_free(struct dnscache **cp)
 {
-	struct dnscache *c = *cp;
+	struct dnscache	*c = *cp;
+	int		 refs;
 
 	if (c == NULL)
 		return;
 	*cp = NULL;
+	pthread_mutex_lock(&c->lock);
+	refs = --c->refs;
+	pthread_mutex_unlock(&c->lock);
+	if (refs > 0)
+		return;
 	while (c->newest != NULL) {
 		struct dnscache_entry *e = c->newest;
 

@@ -17,7 +17,11 @@ struct dnscache;
 /* A cache holding about max_bytes of answers (0: a cache that keeps
    nothing). */
 struct dnscache	*dnscache_new(size_t max_bytes);
-/* Free it and every answer in it; *cp becomes NULL. Accepts NULL. */
+/* Another holder of the cache (a resolver of a newer configuration);
+   returns c. */
+struct dnscache	*dnscache_ref(struct dnscache *c);
+/* Let go of it; the last holder frees it and every answer in it. *cp
+   becomes NULL. Accepts NULL. */
 void		 dnscache_free(struct dnscache **cp);
 
 /* A copy of the answer kept for (name, rrtype) (the name compared without

@@ -48,10 +48,12 @@ gen_free(struct gen *g)
 	free(g);
 }
 
-/* The resolver, the DKIM verifier and the public suffix list of the
-   inbound checks. 0, or -1 with errbuf. */
+/* The resolver (keeping prev's answers where its DNS settings are the
+   same), the DKIM verifier and the public suffix list of the inbound
+   checks. 0, or -1 with errbuf. */
 static int
-gen_inbound(struct gen *g, char *errbuf, size_t errlen)
+gen_inbound(struct gen *g, const struct gen *prev, char *errbuf,
+    size_t errlen)
 {
 	const struct config *cf = g->cf;
 
@@ -59,8 +61,8 @@ gen_inbound(struct gen *g, char *errbuf, size_t errlen)
 	    errlen) < 0)
 		return -1;
 	g->res = resolver_new(cf->milter_dns_resolver,
-	    cf->milter_dns_timeout_ms, cf->milter_dns_cache_size, errbuf,
-	    errlen);
+	    cf->milter_dns_timeout_ms, cf->milter_dns_cache_size,
+	    prev != NULL ? prev->res : NULL, errbuf, errlen);
 	if (g->res == NULL)
 		return -1;
 	g->dkv = dkimverify_lib_new(g->res, errbuf, errlen);
@@ -81,8 +83,9 @@ gen_inbound(struct gen *g, char *errbuf, size_t errlen)
 int
 gen_install(struct config *cf, char *errbuf, size_t errlen)
 {
-	struct gen	*g, *old;
+	struct gen	*g, *old, *prev;
 	struct keyset	*ks = keyset_new(cf, errbuf, errlen);
+	int		 rc;
 
 	if (ks == NULL) {
 		config_free(&cf);
@@ -93,7 +96,10 @@ gen_install(struct config *cf, char *errbuf, size_t errlen)
 	g->cf = cf;
 	g->ks = ks;
 	pthread_mutex_init(&g->priv->pool_lock, NULL);
-	if (gen_inbound(g, errbuf, errlen) < 0) {
+	prev = gen_acquire();
+	rc = gen_inbound(g, prev, errbuf, errlen);
+	gen_release(&prev);
+	if (rc < 0) {
 		gen_free(g);
 		return -1;
 	}

@@ -34,6 +34,8 @@ struct resolver {
 	bool		 polling;
 	int		 stop[2];	/* self-pipe that ends the poller */
 	struct dnscache	*cache;
+	char		*upstream;	/* as configured */
+	long long	 cache_bytes;
 };
 
 /* One query in flight, shared by the asking thread and the callback. */
@@ -111,7 +113,8 @@ resolver_option(struct ub_ctx *ctx, const char *opt, const char *val,
 
 struct resolver *
 resolver_new(const char *upstream, long long timeout_ms,
-    long long cache_bytes, char *errbuf, size_t errlen)
+    long long cache_bytes, const struct resolver *prev, char *errbuf,
+    size_t errlen)
 {
 	struct resolver	*r = xcalloc(1, sizeof(*r));
 	char		 msg[32], rrset[32];
@@ -128,7 +131,13 @@ resolver_new(const char *upstream, long long timeout_ms,
 	/* A quarter of the bound for our answers, the rest libunbound's,
 	   in its own proportions: the RRset cache twice the message
 	   cache. */
-	r->cache = dnscache_new((size_t)(cache_bytes / 4));
+	r->upstream = xstrdup(upstream);
+	r->cache_bytes = cache_bytes;
+	if (prev != NULL && strcmp(prev->upstream, upstream) == 0 &&
+	    prev->cache_bytes == cache_bytes)
+		r->cache = dnscache_ref(prev->cache);
+	else
+		r->cache = dnscache_new((size_t)(cache_bytes / 4));
 	cache_bytes -= cache_bytes / 4;
 	snprintf(msg, sizeof(msg), "%lld", cache_bytes / 3);
 	snprintf(rrset, sizeof(rrset), "%lld", cache_bytes - cache_bytes / 3);
@@ -193,6 +202,7 @@ resolver_free(struct resolver **rp)
 	if (r->ctx != NULL)
 		ub_ctx_delete(r->ctx);
 	dnscache_free(&r->cache);
+	free(r->upstream);
 	free(r);
 }
 

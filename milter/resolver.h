@@ -28,9 +28,13 @@ struct resolver_answer {
 
 /* A resolver asking `upstream` ("ADDR" or "ADDR@PORT"; "" for the
    servers of /etc/resolv.conf), giving up a query after timeout_ms, its
-   cache bounded to about cache_bytes. NULL with errbuf on failure. */
+   cache bounded to about cache_bytes. With `prev` (the resolver of the
+   configuration being replaced, or NULL) asking the same upstream with
+   the same bound, the answers prev keeps are kept on (a reload does not
+   empty the cache). NULL with errbuf on failure. */
 struct resolver	*resolver_new(const char *upstream, long long timeout_ms,
-		    long long cache_bytes, char *errbuf, size_t errlen);
+		    long long cache_bytes, const struct resolver *prev,
+		    char *errbuf, size_t errlen);
 /* Stop the resolver and free it; *rp becomes NULL. Accepts NULL. No
    query may be running. */
 void		 resolver_free(struct resolver **rp);

@@ -39,7 +39,7 @@ SIGNED = [b"from", b"to", b"subject", b"date", b"message-id"]
 ALIVE = "alive.example"
 # The [milter] defaults the tests change and put back.
 DEFAULTS = {"on_dns_error": "tempfail", "ip_filter_allow": "",
-            "ip_filter_block": ""}
+            "ip_filter_block": "", "dns_cache_size": "4M"}
 # No check may make a transaction take longer than this.
 BOUND = 30.0
 
@@ -652,6 +652,27 @@ def test_answer_is_cached_for_its_ttl(lab):
         assert delivered(got) == ar(f"spf={result} smtp.mailfrom={sender}",
                                     "dkim=none",
                                     f"dmarc=none header.from={name}.{z}")
+
+
+def test_cached_answers_survive_a_reload(lab, reconfigure):
+    """A reload keeps the answers the resolver had, unless it changes
+    where or how much the resolver caches."""
+    z = "reload-cache.example"
+    lab.dns.add_zone(z, [("kept", "TXT", SPF_PASS, 300)])
+    sender = f"a@kept.{z}"
+
+    def spf():
+        got, _ = send(lab, INSIDE, sender, message(f"<{sender}>"))
+        return delivered(got).split("; ")[1]
+
+    assert spf() == f"spf=pass smtp.mailfrom={sender}"
+    lab.dns.replace_records(z, "kept", "TXT", ["v=spf1 -all"], ttl=300)
+    assert lab.dns.txt(f"kept.{z}") == [[b"v=spf1 -all"]]
+    reconfigure(on_dns_error="accept")
+    assert spf() == f"spf=pass smtp.mailfrom={sender}"
+    # Another bound: a new cache, and the record as it is now.
+    reconfigure(dns_cache_size="2M")
+    assert spf() == f"spf=fail smtp.mailfrom={sender}"
 
 
 def test_missing_public_suffix_list_refuses_the_start(tmp_path,

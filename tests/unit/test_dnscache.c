@@ -149,6 +149,27 @@ START_TEST(test_copies_outlive_the_cache)
 }
 END_TEST
 
+/* A cache held twice (two configurations' resolvers) lives until both
+   let go. */
+START_TEST(test_shared_until_the_last_holder)
+{
+	struct dnscache		*c = dnscache_new(1 << 20), *c2;
+	struct resolver_answer	*a = answer("shared"), *got;
+
+	dnscache_put(c, "s.example", 16, a, 60, 0);
+	resolver_answer_free(&a);
+	c2 = dnscache_ref(c);
+	ck_assert(c2 == c);
+	dnscache_free(&c);
+	ck_assert(c == NULL);
+	got = dnscache_get(c2, "s.example", 16, 0);
+	EXPECT_STR("dnscache_get", "after one holder let go", record(got),
+	    "shared");
+	resolver_answer_free(&got);
+	dnscache_free(&c2);
+}
+END_TEST
+
 Suite *
 dnscache_suite(void)
 {
@@ -159,6 +180,7 @@ dnscache_suite(void)
 	tcase_add_test(tc, test_nxdomain_and_replace);
 	tcase_add_test(tc, test_bounded_oldest_use_first);
 	tcase_add_test(tc, test_copies_outlive_the_cache);
+	tcase_add_test(tc, test_shared_until_the_last_holder);
 	suite_add_tcase(s, tc);
 	return s;
 }
