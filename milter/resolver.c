@@ -297,7 +297,7 @@ int
 resolver_query(struct resolver *r, const char *name, int rrtype,
     struct resolver_answer **ans_out, char *errbuf, size_t errlen)
 {
-	struct resolver_wait	*w = xcalloc(1, sizeof(*w));
+	struct resolver_wait	*w;
 	pthread_condattr_t	 ca;
 	struct timespec		 deadline;
 	const struct ub_result	*res;
@@ -307,15 +307,13 @@ resolver_query(struct resolver *r, const char *name, int rrtype,
 	*ans_out = NULL;
 	if (!resolver_name_ok(name)) {
 		/* No record can exist at a name DNS cannot carry. */
-		free(w);
 		*ans_out = xcalloc(1, sizeof(**ans_out));
 		(*ans_out)->nxdomain = 1;
 		return 0;
 	}
-	if ((*ans_out = dnscache_get(r->cache, name, rrtype, now)) != NULL) {
-		free(w);
+	if ((*ans_out = dnscache_get(r->cache, name, rrtype, now)) != NULL)
 		return (*ans_out)->n > 0 ? 1 : 0;
-	}
+	w = xcalloc(1, sizeof(*w));
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

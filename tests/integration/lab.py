@@ -58,13 +58,14 @@ def stop_pid(proc, sig=signal.SIGTERM, timeout=10.0):
 
 
 def wait_for(cond, timeout=10.0, step=0.05):
-    """True once cond() is, False when timeout seconds passed first."""
+    """True once cond() is; after timeout seconds, what cond() says
+    then."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if cond():
             return True
         time.sleep(step)
-    return False
+    return bool(cond())
 
 
 def rss_kb(pid):

@@ -24,6 +24,9 @@ TARGETS = ("sysinit", "basic", "shutdown", "sockets", "timers", "paths",
            "local-fs", "network", "network-online", "multi-user",
            "sesgate-test")
 CGROUPS = "/sys/fs/cgroup"
+# CAP_CHOWN, CAP_SETGID, CAP_SETUID: the bounding set of sesgate's units,
+# as /proc/PID/status shows it.
+CAPBND = "00000000000000c1"
 
 BOOT = r"""set -e
 work=$1 console=$2
@@ -78,6 +81,7 @@ class Systemd:
         self.binds = list(binds)
         self.proc = None
         self.pid = None
+        self.before = set()     # cgroups that were there before systemd
         os.makedirs(self.units, exist_ok=True)
         for t in TARGETS:
             self.add_unit(f"{t}.target",
@@ -214,7 +218,7 @@ class Systemd:
             self.proc.stdout.close()
         # The cgroups systemd made, deepest first, once they are empty.
         deadline = time.monotonic() + 10
-        for d in sorted(cgroup_dirs() - getattr(self, "before", set()),
+        for d in sorted(cgroup_dirs() - self.before,
                         key=len, reverse=True):
             while True:
                 try:

@@ -23,7 +23,7 @@ import pytest
 
 from lab import TOP, RedisServer, free_port, write_conf
 from postfix import Postfix, SmtpSink
-from systemdns import Systemd, usable
+from systemdns import CAPBND, Systemd, usable
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0,
@@ -49,8 +49,6 @@ KEYS = "/etc/sesgate/keys"
 WANTS = "/etc/systemd/system/multi-user.target.wants"
 DOMAIN = "example.com"
 SELECTOR = "pkgtest"
-# CAP_CHOWN, CAP_SETGID, CAP_SETUID: the units' bounding set.
-CAPBND = "00000000000000c1"
 # What dh and dpkg-buildpackage write in the tree, besides build/.
 OUTPUTS = ("debian/sesgate/", "debian/.debhelper/", "debian/files",
            "debian/debhelper-build-stamp")

@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from lab import wait_for
+
 DEFER_IF_PERMIT = ("DEFER_IF_PERMIT 4.3.0 Sending limits cannot be checked "
                    "now; try again later")
 DEFER = "DEFER 4.3.0 Sending limits cannot be checked now; try again later"
@@ -26,15 +28,6 @@ def ask(client, sender="a@ok.example", recipient="r@dest.example", **kw):
 
 def count_lines(p, text):
     return sum(1 for line in p.logtext().splitlines() if text in line)
-
-
-def wait_for(pred, timeout, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def answered_normally(p, timeout=15.0):

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from feedback import FeedbackD, SnsSigner
-from lab import BUILD, TOP, MilterD, PolicyD
+from lab import BUILD, TOP, MilterD, PolicyD, stop_pid
 
 READY = "READY=1\nSTATUS=serving"
 
@@ -110,14 +110,17 @@ def test_stop_as_soon_as_it_listens(kind, tmp_path, redis_server,
         with open(d.log, "a") as logf:
             p = subprocess.Popen([d.prog, "-f", "-c", d.conf],
                                  stdout=logf, stderr=logf)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", d.port),
-                                         timeout=1).close()
-                break
-            except OSError:
-                assert p.poll() is None, d.logtext()
-                assert time.monotonic() < deadline, d.logtext()
-        p.send_signal(signal.SIGTERM)
-        assert p.wait(timeout=10) == 0, d.logtext()
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", d.port),
+                                             timeout=1).close()
+                    break
+                except OSError:
+                    assert p.poll() is None, d.logtext()
+                    assert time.monotonic() < deadline, d.logtext()
+            p.send_signal(signal.SIGTERM)
+            assert p.wait(timeout=10) == 0, d.logtext()
+        finally:
+            stop_pid(p)

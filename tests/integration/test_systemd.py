@@ -23,6 +23,7 @@ they read must be readable by their user or by root as owner.
 Left out of the run under ASan: LeakSanitizer stops the program with
 ptrace, which the units' system call filter refuses."""
 import grp
+import http.client
 import os
 import pwd
 import shutil
@@ -34,7 +35,7 @@ from feedback import SnsSigner, bounce
 from lab import (BUILD, TOP, RedisServer, free_port, wait_for, wait_port,
                  write_conf)
 from postfix import Postfix, SmtpSink
-from systemdns import Systemd, usable
+from systemdns import CAPBND, Systemd, usable
 
 pytestmark = [
     pytest.mark.skipif(usable() is not None, reason=str(usable())),
@@ -49,8 +50,6 @@ USER = "nobody"
 DOMAIN = "units.example"
 SELECTOR = "sd1"
 P = "sesgate:"
-# CAP_CHOWN, CAP_SETGID, CAP_SETUID: the units' bounding set.
-CAPBND = "00000000000000c1"
 
 
 def chown(path, user, group, mode):
@@ -80,6 +79,7 @@ def stack(tmp_path_factory):
     spool = work / "var-spool"
     os.makedirs(spool / "sesgate")
     chown(spool / "sesgate", USER, "nogroup", 0o750)
+    s.spool = str(spool / "sesgate" / "feedbackd.spool")
 
     s.redis = RedisServer(work / "redis")
     s.signer = SnsSigner(etc / "certs")
@@ -187,20 +187,17 @@ def test_feedbackd_spools_in_its_writable_path(stack):
     try:
         status = post(s, s.signer.notification(bounce(["gone@dest.example"])))
         assert status == 200, why(s, "sesgate-feedbackd")
-        spooled = os.path.join(s.sd.binds[2][0], "sesgate",
-                               "feedbackd.spool")
-        assert os.path.getsize(spooled) > 0
+        assert os.path.getsize(s.spool) > 0
     finally:
         s.redis.port = port
         s.redis.start()
     assert wait_for(lambda: c.hget(f"{P}suppression:gone@dest.example",
                                    "reason") == "BOUNCE"), \
         why(s, "sesgate-feedbackd")
-    assert wait_for(lambda: os.path.getsize(spooled) == 0)
+    assert wait_for(lambda: os.path.getsize(s.spool) == 0)
 
 
 def post(s, body):
-    import http.client
     h = http.client.HTTPConnection("127.0.0.1", s.ports["feedbackd"],
                                    timeout=30)
     try:

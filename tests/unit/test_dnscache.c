@@ -31,6 +31,17 @@ answer(const char *text)
 	return a;
 }
 
+/* Put an answer of one record `text` (NULL: NXDOMAIN) in the cache. */
+static void
+keep(struct dnscache *c, const char *name, const char *text,
+    unsigned int ttl, long long now_ms)
+{
+	struct resolver_answer *a = answer(text);
+
+	dnscache_put(c, name, 16, a, ttl, now_ms);
+	resolver_answer_free(&a);
+}
+
 static const char *
 record(const struct resolver_answer *a)
 {
@@ -40,10 +51,9 @@ record(const struct resolver_answer *a)
 START_TEST(test_kept_for_its_ttl)
 {
 	struct dnscache		*c = dnscache_new(1 << 20);
-	struct resolver_answer	*a = answer("v=spf1 -all"), *got;
+	struct resolver_answer	*got;
 
-	dnscache_put(c, "Example.COM.", 16, a, 300, 1000);
-	resolver_answer_free(&a);
+	keep(c, "Example.COM.", "v=spf1 -all", 300, 1000);
 	got = dnscache_get(c, "example.com", 16, 1000 + 299999);
 	EXPECT_STR("dnscache_get", "case and final dot", record(got),
 	    "v=spf1 -all");
@@ -62,26 +72,21 @@ END_TEST
 START_TEST(test_nxdomain_and_replace)
 {
 	struct dnscache		*c = dnscache_new(1 << 20);
-	struct resolver_answer	*a = answer(NULL), *got;
+	struct resolver_answer	*got;
 
-	dnscache_put(c, "gone.example", 16, a, 60, 0);
-	resolver_answer_free(&a);
+	keep(c, "gone.example", NULL, 60, 0);
 	got = dnscache_get(c, "gone.example", 16, 10);
 	ck_assert_msg(got != NULL && got->nxdomain && got->n == 0,
 	    "dnscache_get: NXDOMAIN not kept");
 	resolver_answer_free(&got);
-	a = answer("new");
-	dnscache_put(c, "gone.example", 16, a, 60, 20);
-	resolver_answer_free(&a);
+	keep(c, "gone.example", "new", 60, 20);
 	got = dnscache_get(c, "gone.example", 16, 30);
 	EXPECT_STR("dnscache_get", "replaced", record(got), "new");
 	resolver_answer_free(&got);
 	EXPECT_INT("dnscache_count", "one per question",
 	    dnscache_count(c, NULL), 1);
 	/* A TTL of 0 is not kept. */
-	a = answer("zero");
-	dnscache_put(c, "zero.example", 16, a, 0, 0);
-	resolver_answer_free(&a);
+	keep(c, "zero.example", "zero", 0, 0);
 	ck_assert(dnscache_get(c, "zero.example", 16, 0) == NULL);
 	dnscache_free(&c);
 }
@@ -90,13 +95,13 @@ END_TEST
 START_TEST(test_bounded_oldest_use_first)
 {
 	struct dnscache		*c = dnscache_new(4096);
-	struct resolver_answer	*a = answer("0123456789"), *got;
+	struct resolver_answer	*got;
 	char			 name[32];
 	size_t			 bytes, n;
 
 	for (int i = 0; i < 200; i++) {
 		snprintf(name, sizeof(name), "n%d.example", i);
-		dnscache_put(c, name, 16, a, 60, 0);
+		keep(c, name, "0123456789", 60, 0);
 		/* n0 used all along: never the oldest. */
 		got = dnscache_get(c, "n0.example", 16, 0);
 		ck_assert_msg(got != NULL, "dnscache_get: n0 evicted at %d",
@@ -111,13 +116,10 @@ START_TEST(test_bounded_oldest_use_first)
 	got = dnscache_get(c, "n199.example", 16, 0);
 	EXPECT_STR("dnscache_get", "newest kept", record(got), "0123456789");
 	resolver_answer_free(&got);
-	resolver_answer_free(&a);
 	/* A cache of 0 bytes keeps nothing. */
 	dnscache_free(&c);
 	c = dnscache_new(0);
-	a = answer("x");
-	dnscache_put(c, "x.example", 16, a, 60, 0);
-	resolver_answer_free(&a);
+	keep(c, "x.example", "x", 60, 0);
 	ck_assert(dnscache_get(c, "x.example", 16, 0) == NULL);
 	dnscache_free(&c);
 }
@@ -126,11 +128,10 @@ END_TEST
 START_TEST(test_copies_outlive_the_cache)
 {
 	struct dnscache		*c = dnscache_new(1 << 20);
-	struct resolver_answer	*a = answer("kept"), *got;
+	struct resolver_answer	*got;
 	char			 longname[300];
 
-	dnscache_put(c, "copy.example", 16, a, 60, 0);
-	resolver_answer_free(&a);
+	keep(c, "copy.example", "kept", 60, 0);
 	got = dnscache_get(c, "copy.example", 16, 0);
 	dnscache_free(&c);
 	EXPECT_STR("dnscache_get", "after free", record(got), "kept");
@@ -140,9 +141,7 @@ START_TEST(test_copies_outlive_the_cache)
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	c = dnscache_new(1 << 20);
-	a = answer("long");
-	dnscache_put(c, longname, 16, a, 60, 0);
-	resolver_answer_free(&a);
+	keep(c, longname, "long", 60, 0);
 	ck_assert(dnscache_get(c, longname, 16, 0) == NULL);
 	EXPECT_INT("dnscache_count", "long name", dnscache_count(c, NULL), 0);
 	dnscache_free(&c);
@@ -154,10 +153,9 @@ END_TEST
 START_TEST(test_shared_until_the_last_holder)
 {
 	struct dnscache		*c = dnscache_new(1 << 20), *c2;
-	struct resolver_answer	*a = answer("shared"), *got;
+	struct resolver_answer	*got;
 
-	dnscache_put(c, "s.example", 16, a, 60, 0);
-	resolver_answer_free(&a);
+	keep(c, "s.example", "shared", 60, 0);
 	c2 = dnscache_ref(c);
 	ck_assert(c2 == c);
 	dnscache_free(&c);
