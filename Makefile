@@ -56,7 +56,8 @@ POLICYD_SRC	 = policyd/request.c policyd/decide.c policyd/server.c \
 MILTER_SRC	 = milter/main.c milter/glue.c milter/gen.c milter/msg.c \
 		   milter/sign.c milter/fromhdr.c milter/mime.c \
 		   milter/mimeparam.c milter/policy.c milter/keycache.c \
-		   milter/resolver.c milter/dnscache.c milter/authres.c \
+		   milter/resolver.c milter/dnscache.c milter/idcache.c \
+		   milter/authres.c \
 		   milter/spfverify.c \
 		   milter/dkimverify.c milter/dmarcverify.c milter/inbound.c \
 		   milter/hdrfield.c milter/rules.c milter/pubkeycache.c \
@@ -78,7 +79,7 @@ UNIT_SRC	 = tests/unit/main.c tests/unit/test_request.c \
 		   tests/unit/test_dkimkey.c tests/unit/test_receipt.c \
 		   tests/unit/test_authres.c tests/unit/test_sesevent.c \
 		   tests/unit/test_snsmsg.c tests/unit/test_fbmail.c \
-		   tests/unit/test_dnscache.c
+		   tests/unit/test_dnscache.c tests/unit/test_idcache.c
 BENCH_SRC	 = tests/bench/loadgen.c tests/bench/dunno-server.c \
 		   tests/bench/milterload.c tests/bench/benchstat.c \
 		   tests/bench/snsload.c
@@ -142,7 +143,8 @@ $(UNIT): $(UNIT_OBJ) $(filter-out $(BUILD)/policyd/main.o \
 	    $(BUILD)/milter/mimeparam.o $(BUILD)/milter/authres.o \
 	    $(BUILD)/feedback/sesevent.o $(BUILD)/feedback/snsmsg.o \
 	    $(BUILD)/feedback/fbmail.o $(BUILD)/feedback/fbmime.o \
-	    $(BUILD)/milter/dnscache.o $(BUILD)/milter/resolver.o
+	    $(BUILD)/milter/dnscache.o $(BUILD)/milter/resolver.o \
+	    $(BUILD)/milter/idcache.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(JSON_LIBS) $(PKG_LIBS) \
 	    -lunbound -lpthread -lm
 

@@ -217,6 +217,8 @@ static const struct config_opt config_opts[] = {
 	    false },
 	{ "milter", "verify_from", OPT_BOOL, OFF(milter_verify_from), "yes",
 	    0, 0, NULL, false },
+	{ "milter", "identity_cache", OPT_DURATION,
+	    OFF(milter_identity_cache_ms), "5s", 0, 3600000, NULL, false },
 	{ "milter", "max_recipients", OPT_INT, OFF(milter_max_recipients),
 	    "50", 1, 100000, NULL, false },
 	{ "milter", "configuration_set", OPT_CONFSET,

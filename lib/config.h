@@ -121,6 +121,7 @@ struct config {
 	char			**milter_oversign_headers;
 	long long		 milter_max_message_size;	/* bytes */
 	bool			 milter_verify_from;
+	long long		 milter_identity_cache_ms;	/* 0: off */
 	long long		 milter_max_recipients;
 	char			**milter_configuration_sets; /* "who set [tags]" */
 	bool			 milter_policy_checks;

@@ -11,6 +11,7 @@
 #include "dkimverify.h"
 #include "dmarcverify.h"
 #include "gen.h"
+#include "idcache.h"
 #include "log.h"
 #include "mem.h"
 #include "resolver.h"
@@ -42,6 +43,7 @@ gen_free(struct gen *g)
 	keyset_free(&g->ks);
 	dkimverify_lib_free(&g->dkv);
 	rules_free(&g->rules);
+	idcache_free(&g->ids);
 	resolver_free(&g->res);
 	config_free(&g->cf);
 	free(g->priv);
@@ -95,6 +97,7 @@ gen_install(struct config *cf, char *errbuf, size_t errlen)
 	g->priv = xcalloc(1, sizeof(*g->priv));
 	g->cf = cf;
 	g->ks = ks;
+	g->ids = idcache_new(cf->milter_identity_cache_ms);
 	pthread_mutex_init(&g->priv->pool_lock, NULL);
 	prev = gen_acquire();
 	rc = gen_inbound(g, prev, errbuf, errlen);

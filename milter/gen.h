@@ -16,6 +16,7 @@
 #include "sign.h"
 
 struct dkimverify_lib;
+struct idcache;
 struct resolver;
 struct rules;
 struct store;
@@ -28,6 +29,7 @@ struct gen {
 	struct resolver	*res;
 	struct dkimverify_lib *dkv;
 	struct rules	*rules;		/* receipt rules */
+	struct idcache	*ids;		/* verified From addresses seen */
 	char		 authserv[256];
 	/* The rest is gen.c's. */
 	struct genpriv	*priv;

@@ -37,6 +37,8 @@ struct conn {
 	bool		 lead_space;	/* negotiated SMFIP_HDR_LEADSPC */
 	bool		 nr_hdr;	/* SMFIP_NR_HDR: header not answered */
 	bool		 nr_body;	/* SMFIP_NR_BODY: body not answered */
+	bool		 nr_helo;	/* SMFIP_NR_HELO: HELO not answered */
+	bool		 nr_eoh;	/* SMFIP_NR_EOH: end of header too */
 	char		 helo[256];	/* HELO/EHLO name, for SPF */
 	struct msg	 msg;
 };
@@ -129,21 +131,27 @@ glue_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	   fields and body chunks need no answer each (a refusal found
 	   there is held for the end of the header or of the message),
 	   which spares the MTA a round trip per field: Postfix then sends
-	   them all in one write. DATA tells nothing either, but on TCP it
-	   is asked for: Postfix sends the DATA stage's macros even when
-	   told to skip the stage, in a write of their own, and sets no
-	   TCP_NODELAY, so the header fields written next would wait for
-	   our ACK of those macros, which our kernel delays for want of an
-	   answer to carry it: 40 ms a message on Linux. Answering DATA
-	   carries that ACK at once. */
+	   them all in one write.
+	   On a unix socket HELO, DATA and the end of the header need no
+	   answer either (nothing is refused there: a refusal found at the
+	   end of the header is held for the end of the message, which the
+	   SMTP client sees at the same point, its end of DATA). Each is a
+	   round trip less per message. On TCP they are answered: Postfix
+	   writes a stage it need not wait for in a packet of its own and
+	   sets no TCP_NODELAY, so its next command would wait for our ACK
+	   of that packet, which our kernel delays for want of an answer
+	   to carry it (40 ms on Linux); Postfix even sends the DATA
+	   stage's macros when told to skip the stage. */
 	*pf1 = (SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC | SMFIP_NR_HDR |
 	    SMFIP_NR_BODY) & f1;
 	if (glue_local_socket)
-		*pf1 |= SMFIP_NODATA & f1;
+		*pf1 |= (SMFIP_NODATA | SMFIP_NR_HELO | SMFIP_NR_EOH) & f1;
 	*pf2 = *pf3 = 0;
 	c->lead_space = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
 	c->nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
 	c->nr_body = (*pf1 & SMFIP_NR_BODY) != 0;
+	c->nr_helo = (*pf1 & SMFIP_NR_HELO) != 0;
+	c->nr_eoh = (*pf1 & SMFIP_NR_EOH) != 0;
 	smfi_setpriv(ctx, c);
 	if (*pf0 & SMFIF_SETSYMLIST) {
 		/* What Postfix sends by default; Sendmail needs asking. */
@@ -202,10 +210,10 @@ glue_helo(SMFICTX *ctx, char *helo)
 {
 	struct conn *c = glue_conn(ctx);
 
-	if (c != NULL)
-		(void)str_copy(c->helo, sizeof(c->helo),
-		    helo != NULL ? helo : "");
-	return SMFIS_CONTINUE;
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	(void)str_copy(c->helo, sizeof(c->helo), helo != NULL ? helo : "");
+	return c->nr_helo ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 /* The SIZE= ESMTP parameter of MAIL FROM, or -1. */
@@ -344,11 +352,18 @@ glue_eoh(SMFICTX *ctx)
 	sfsistat	 r;
 
 	if (c == NULL || !c->msg.active)
-		return SMFIS_CONTINUE;
+		return c != NULL && c->nr_eoh ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 	glue_qid(ctx, c);
 	if (c->msg.in != NULL) {
 		inbound_eoh(&c->msg);
-		return SMFIS_CONTINUE;
+		return glue_hold(c, NULL, NULL, c->nr_eoh);
+	}
+	if (c->nr_eoh) {
+		if (c->msg.held.act == VERDICT_CONTINUE) {
+			msg_eoh(&c->msg, &v);
+			return glue_hold(c, &v, "header", true);
+		}
+		return SMFIS_NOREPLY;
 	}
 	if (glue_held(ctx, c, &r))
 		return r;

@@ -18,6 +18,7 @@
 #include "admin.h"
 #include "log.h"
 #include "mem.h"
+#include "idcache.h"
 #include "inbound.h"
 #include "mime.h"
 #include "msg.h"
@@ -200,16 +201,23 @@ msg_header(struct msg *m, const char *name, const char *value,
 		mime_header(m->mime, name, value);
 }
 
-/* Every address of the From field must be a verified identity. */
+/* Every address of the From field must be a verified identity. Those
+   found verified a moment ago (idcache.h) are not asked again. */
 static void
 msg_check_from(struct msg *m, struct verdict *v)
 {
 	struct store	*st;
 	char		 err[256], list[512] = "";
 	size_t		 off = 0, n = m->from.n < FROMHDR_MAX ? m->from.n :
-			    FROMHDR_MAX;
+			    FROMHDR_MAX, known = 0;
 	bool		 broken = false;
+	long long	 now = idcache_now();
 
+	for (size_t i = 0; i < n; i++)
+		if (idcache_verified(m->g->ids, m->from.addr[i], now))
+			known++;
+	if (known == n)
+		return;
 	st = gen_store_get(m->g, err, sizeof(err));
 	if (st == NULL) {
 		char what[300];
@@ -230,6 +238,8 @@ msg_check_from(struct msg *m, struct verdict *v)
 			msg_trouble(m, v, what);
 			break;
 		}
+		if (r == 1)
+			idcache_put(m->g->ids, m->from.addr[i], now);
 		if (r == 0) {
 			int k = snprintf(list + off, sizeof(list) - off, "%s%s",
 			    off > 0 ? ", " : "", m->from.addr[i]);

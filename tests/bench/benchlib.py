@@ -23,16 +23,26 @@ def free_port():
 
 
 def wait_port(port, proc, what, timeout=10.0):
+    """Wait until a server answers on 127.0.0.1:port, or on the unix
+    socket `port` when it is a path; proc (if not None) must not exit
+    meanwhile."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        if proc.poll() is not None:
+        if proc is not None and proc.poll() is not None:
             raise BenchError(f"{what} exited with status {proc.returncode}")
         try:
-            with socket.create_connection(("127.0.0.1", port), 0.2):
-                return
+            if isinstance(port, str):
+                with socket.socket(socket.AF_UNIX) as s:
+                    s.settimeout(0.2)
+                    s.connect(port)
+            else:
+                with socket.create_connection(("127.0.0.1", port), 0.2):
+                    pass
+            return
         except OSError:
             time.sleep(0.05)
-    raise BenchError(f"{what} is not listening on 127.0.0.1:{port}")
+    where = port if isinstance(port, str) else f"127.0.0.1:{port}"
+    raise BenchError(f"{what} is not listening on {where}")
 
 
 class Procs:

@@ -5,6 +5,7 @@ server on loopback, and every SES submission rule with its exact reply.
 """
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -239,6 +240,35 @@ def test_unverified_from_refused(milter_factory):
         "continue"
 
 
+def test_verified_from_remembered_for_identity_cache(milter_factory,
+                                                     redis_server):
+    """A From address found verified is not asked again for
+    identity_cache: removed meanwhile, it still passes; once that time
+    is over it is refused. An identity added counts at once (no "not
+    verified" is remembered). With 0, every message is asked."""
+    r = redis_server.client()
+    r.srem("sesgate:identities", "late@address.example")
+    m = milter_factory(identity_cache="2s")
+    frm = "late@address.example"
+    assert send(m, message(frm=frm)).text == UNVERIFIED + frm
+    r.sadd("sesgate:identities", frm)
+    t0 = time.monotonic()
+    assert send(m, message(frm=frm)).action == "continue"
+    r.srem("sesgate:identities", frm)
+    res = send(m, message(frm=frm))
+    if time.monotonic() - t0 < 1.5:
+        assert res.action == "continue"
+    while time.monotonic() - t0 < 2.2:
+        time.sleep(0.1)
+    assert send(m, message(frm=frm)).text == UNVERIFIED + frm
+    # Off: a removal counts at once.
+    m = milter_factory(identity_cache="0")
+    r.sadd("sesgate:identities", frm)
+    assert send(m, message(frm=frm)).action == "continue"
+    r.srem("sesgate:identities", frm)
+    assert send(m, message(frm=frm)).text == UNVERIFIED + frm
+
+
 def test_unreadable_from_refused(milter_factory):
     m = milter_factory()
     for frm in ("Alice Liddell", "<>", f"\"a@{DOMAIN}"):
@@ -295,10 +325,33 @@ def test_unanswered_stages_negotiated_on_a_unix_socket(tmp_path,
     try:
         res = send(m, message())
         assert res.action == "continue"
-        assert {"NR_HDR", "NR_BODY", "NODATA"} <= res.negotiation.steps
-        res = send(m, message(), protocol=NO_NR)
+        assert {"NR_HDR", "NR_BODY", "NODATA", "NR_HELO",
+                "NR_EOH"} <= res.negotiation.steps
+        assert [e.name for e in res.header_edits] == ["DKIM-Signature"]
+        # A refusal found in the header is given at the end of the
+        # message (the end of the header is not answered), with the same
+        # text, and nothing is added to the message.
+        res = send(m, message(extra=b"Subject: two\r\n"))
+        assert (res.action, res.stage, res.text) == (
+            "reject", "eob",
+            "554 5.6.0 Transaction failed: Duplicate header 'Subject'.")
+        assert res.modifications == []
+        res = send(m, message(frm="x@unverified.example"))
+        assert (res.action, res.stage) == ("reject", "eob")
+        assert res.text.startswith("554 5.7.1 Message rejected: Email "
+                                   "address is not verified.")
+        assert res.modifications == []
+        # An MTA that offers none of it gets every stage answered (by
+        # libmilter), and the same refusal at the same point.
+        no_nr = NO_NR & ~(mc.STEPS["NR_HELO"] | mc.STEPS["NR_EOH"])
+        res = send(m, message(), protocol=no_nr)
         assert res.action == "continue"
-        assert not {"NR_HDR", "NR_BODY"} & res.negotiation.steps
+        assert not {"NR_HDR", "NR_BODY", "NR_HELO",
+                    "NR_EOH"} & res.negotiation.steps
+        res = send(m, message(extra=b"Subject: two\r\n"), protocol=no_nr)
+        assert (res.action, res.stage, res.text) == (
+            "reject", "eob",
+            "554 5.6.0 Transaction failed: Duplicate header 'Subject'.")
     finally:
         m.stop()
 

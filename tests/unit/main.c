@@ -40,6 +40,7 @@ main(void)
 	srunner_add_suite(sr, snsmsg_suite());
 	srunner_add_suite(sr, fbmail_suite());
 	srunner_add_suite(sr, dnscache_suite());
+	srunner_add_suite(sr, idcache_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

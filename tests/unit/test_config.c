@@ -493,6 +493,12 @@ static const struct {
 	{ "dns_timeout: zero", "[milter]\ndns_timeout = 0s\n",
 	    ":2: [milter] dns_timeout: bad value \"0s\": want a duration "
 	    "from 100ms to 120000ms\n" },
+	{ "identity_cache: over an hour", "[milter]\nidentity_cache = 2h\n",
+	    ":2: [milter] identity_cache: bad value \"2h\": want a duration "
+	    "from 0ms to 3600000ms\n" },
+	{ "identity_cache: no number", "[milter]\nidentity_cache = off\n",
+	    ":2: [milter] identity_cache: bad value \"off\": want a duration "
+	    "such as 250ms, 30s, 10m, 24h or 7d\n" },
 	{ "on_spf_fail: quarantine", "[milter]\non_spf_fail = quarantine\n",
 	    ":2: [milter] on_spf_fail: bad value \"quarantine\": want one of "
 	    "record, reject\n" },
@@ -778,7 +784,7 @@ START_TEST(test_option_table)
 	EXPECT_INT("config_option", "global keys", n[0], 7);
 	EXPECT_INT("config_option", "redis keys", n[1], 5);
 	EXPECT_INT("config_option", "policyd keys", n[2], 22);
-	EXPECT_INT("config_option", "milter keys", n[3], 28);
+	EXPECT_INT("config_option", "milter keys", n[3], 29);
 	EXPECT_INT("config_option", "feedbackd keys", n[4], 22);
 	EXPECT_STR("config_store_action_name", "0",
 	    config_store_action_name(STORE_ACTION_DEFER_IF_PERMIT),

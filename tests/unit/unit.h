@@ -51,5 +51,6 @@ Suite	*sesevent_suite(void);
 Suite	*snsmsg_suite(void);
 Suite	*fbmail_suite(void);
 Suite	*dnscache_suite(void);
+Suite	*idcache_suite(void);
 
 #endif
