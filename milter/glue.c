@@ -6,6 +6,7 @@
  * each connection in a thread of its own.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -522,6 +523,24 @@ glue_close(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
+/* Set TCP_NODELAY on fd if it is a listening TCP socket. */
+static void
+glue_nodelay_fd(int fd)
+{
+	int		v = 0, one = 1;
+	socklen_t	len = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) < 0 ||
+	    v == 0)
+		return;
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) < 0 ||
+	    v != IPPROTO_TCP)
+		return;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+		log_warning(NULL, "milter: cannot set TCP_NODELAY: %m");
+}
+
 /*
  * libmilter writes each modification and then its answer in packets of
  * their own. On TCP, Nagle's algorithm holds the answer back until the
@@ -530,31 +549,32 @@ glue_close(SMFICTX *ctx)
  * message would wait that long. libmilter neither sets TCP_NODELAY nor
  * hands out its listening socket, so set it on every TCP listening socket
  * the process has right after smfi_opensocket() (there is no other); on
- * Linux an accepted connection inherits it from its listener.
+ * Linux an accepted connection inherits it from its listener. The open
+ * descriptors are those of /proc/self/fd (without /proc, every number up
+ * to the limit is tried).
  */
 static void
 glue_nodelay(void)
 {
-	long	maxfd = sysconf(_SC_OPEN_MAX);
+	DIR		*d = opendir("/proc/self/fd");
+	struct dirent	*e;
+	long		 maxfd;
 
+	if (d != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			int fd = atoi(e->d_name);
+
+			if (e->d_name[0] != '.' && fd != dirfd(d))
+				glue_nodelay_fd(fd);
+		}
+		closedir(d);
+		return;
+	}
+	maxfd = sysconf(_SC_OPEN_MAX);
 	if (maxfd < 0 || maxfd > 65536)
 		maxfd = 65536;
-	for (int fd = 0; fd < (int)maxfd; fd++) {
-		int		v = 0, one = 1;
-		socklen_t	len = sizeof(v);
-
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) < 0 ||
-		    v == 0)
-			continue;
-		len = sizeof(v);
-		if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) < 0 ||
-		    v != IPPROTO_TCP)
-			continue;
-		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-		    sizeof(one)) < 0)
-			log_warning(NULL, "milter: cannot set TCP_NODELAY: "
-			    "%m");
-	}
+	for (int fd = 0; fd < (int)maxfd; fd++)
+		glue_nodelay_fd(fd);
 }
 
 static const char *glue_socket;
@@ -600,7 +620,8 @@ glue_listen(const char *socket, const struct privs *pv)
 		log_err(NULL, "milter: cannot listen on %s", socket);
 		return EX_UNAVAILABLE;
 	}
-	glue_nodelay();
+	if (!glue_local_socket)
+		glue_nodelay();
 	if (glue_local_socket && privs_socket(pv, strchr(socket, '/'), 0660,
 	    err, sizeof(err)) < 0) {
 		log_err(NULL, "milter: %s", err);

@@ -65,6 +65,17 @@ class Procs:
                 raise BenchError(f"{what} (pid {p.pid}) died with status "
                                  f"{p.returncode}")
 
+    def stop(self, proc):
+        """Stop one process (by its PID) and forget it."""
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        self.procs = [(w, p) for w, p in self.procs if p is not proc]
+
     def stop_all(self):
         # libmilter takes a few seconds to stop: signal every process
         # first, then wait for each.

@@ -316,6 +316,43 @@ def test_data_stage_answered_on_tcp(milter_factory):
     assert {"NR_HDR", "NR_BODY", "NOUNKNOWN"} <= res.negotiation.steps
 
 
+def listening_socket_of(pid, port):
+    """A copy of the TCP socket process pid listens on at port (through
+    pidfd_getfd(2)), found by its inode in /proc/net/tcp."""
+    import ctypes
+    import socket
+    inode = None
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and \
+                    int(fields[1].split(":")[1], 16) == port:
+                inode = fields[9]
+    assert inode is not None, f"nothing listens on port {port}"
+    fds = [int(fd) for fd in os.listdir(f"/proc/{pid}/fd")
+           if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]"]
+    assert fds, f"process {pid} does not hold socket {inode}"
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        fd = libc.syscall(438, pidfd, fds[0], 0)    # SYS_pidfd_getfd
+        assert fd >= 0, os.strerror(ctypes.get_errno())
+    finally:
+        os.close(pidfd)
+    return socket.socket(fileno=fd)
+
+
+def test_tcp_listener_has_nodelay(milter_factory):
+    """libmilter sets no TCP_NODELAY; the milter sets it on its listening
+    socket, which the connections it accepts inherit (else each
+    modification would hold the final answer back for the MTA's delayed
+    ACK)."""
+    import socket
+    m = milter_factory()
+    with listening_socket_of(m.proc.pid, m.port) as s:
+        assert s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
 def test_unanswered_stages_negotiated_on_a_unix_socket(tmp_path,
                                                        redis_server, keys):
     sock = str(tmp_path / "milter.sock")

@@ -20,7 +20,8 @@ import time
 import pytest
 
 from feedback import FEEDBACKD, FeedbackD, SnsSigner, bounce
-from lab import MILTER, POLICYD, SESGATECTL, MilterD, PolicyD, write_conf
+from lab import (MILTER, POLICYD, SESGATECTL, MilterD, PolicyD, wait_for,
+                 write_conf)
 
 EX_NOUSER = 67
 EX_CONFIG = 78
@@ -59,6 +60,12 @@ def as_nobody(pid):
                                    if "nobody" in g.gr_mem}))
 
 
+def became_nobody(pid):
+    """as_nobody(pid) within 10 s: a daemon answers on its socket a moment
+    before it gives up root (it listens first)."""
+    return wait_for(lambda: as_nobody(pid))
+
+
 def owner(path):
     st = os.stat(path)
     return st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)
@@ -94,7 +101,7 @@ def test_policyd_becomes_its_user(opendir, redis_server):
                 glob=AS_NOBODY)
     sock = d.socket
     try:
-        assert as_nobody(d.proc.pid)
+        assert became_nobody(d.proc.pid)
         assert owner(sock) == (NOBODY.pw_uid, POSTFIX_GID, 0o660)
         c = d.connect()
         assert c.ask(sender="a@unverified.example",
@@ -119,7 +126,7 @@ def test_milter_becomes_its_user(opendir, redis_server):
     d = MilterD(os.path.join(opendir, "m"), redis_server.url, unix=sock,
                 glob=AS_NOBODY, milter={"listen": "unix:" + sock})
     try:
-        assert as_nobody(d.proc.pid)
+        assert became_nobody(d.proc.pid)
         assert owner(sock) == (NOBODY.pw_uid, POSTFIX_GID, 0o660)
         readable_conf(d)
         d.reload()
@@ -141,7 +148,7 @@ def test_feedbackd_becomes_its_user(opendir, redis_server):
                   glob=AS_NOBODY,
                   feedbackd={"spool": os.path.join(spool, "f.spool")})
     try:
-        assert as_nobody(d.proc.pid)
+        assert became_nobody(d.proc.pid)
         body = signer.notification(bounce(["gone@dest.example"]))
         assert d.post(body) == (200, "stored")
         # Redis away: the spool, written as the user, takes it.
@@ -180,7 +187,7 @@ def test_milter_reads_keys_as_its_user(opendir, redis_server):
     d = MilterD(os.path.join(opendir, "m"), redis_server.url,
                 glob=AS_NOBODY, milter={"dkim_key": f"example.com s1 {key}"})
     try:
-        assert as_nobody(d.proc.pid)
+        assert became_nobody(d.proc.pid)
     finally:
         d.stop()
     assert d.proc.returncode == 0
