@@ -59,6 +59,11 @@ class Procs:
         self.procs.append((what, p))
         return p
 
+    def adopt(self, what, p):
+        """Count a process started elsewhere among them."""
+        self.procs.append((what, p))
+        return p
+
     def check(self):
         for what, p in self.procs:
             if p.poll() is not None:
@@ -91,12 +96,56 @@ class Procs:
         self.procs = []
 
 
-def redis_cli(port, *args):
-    r = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port),
-                        *args], capture_output=True, text=True, timeout=10)
+def redis_cli(where, *args):
+    """redis-cli against 127.0.0.1:where, or the unix socket `where` when
+    it is a path; its output, stripped."""
+    at = ["-s", where] if isinstance(where, str) else \
+        ["-h", "127.0.0.1", "-p", str(where)]
+    r = subprocess.run(["redis-cli", *at, *args], capture_output=True,
+                       text=True, timeout=10)
     if r.returncode != 0:
         raise BenchError(f"redis-cli {' '.join(args)}: {r.stderr.strip()}")
     return r.stdout.strip()
+
+
+def message_text(size, domain, name):
+    """A plain text message of about `size` bytes from sender@domain, CRLF
+    line ends; `name` goes in its Subject and Message-ID."""
+    head = (f"From: Bench Sender <sender@{domain}>\r\n"
+            f"To: <rcpt@dest.example>\r\n"
+            f"Subject: {name} bench message\r\n"
+            f"Date: Mon, 06 May 2024 09:30:00 +0000\r\n"
+            f"Message-ID: <{name.lower()}-bench.1@{domain}>\r\n"
+            f"MIME-Version: 1.0\r\n"
+            f"Content-Type: text/plain; charset=us-ascii\r\n"
+            f"\r\n")
+    words = ("the weekly summary of the relay with its delivery and "
+             "bounce figures for the account as promised before friday "
+             "please reply with notes on the schedule").split()
+    lines, line, n, i = [], "", len(head), 0
+    while n < size:
+        w = words[i % len(words)]
+        i += 1
+        if len(line) + 1 + len(w) > 72:
+            lines.append(line + "\r\n")
+            n += len(line) + 2
+            line = ""
+        line = f"{line} {w}" if line else w
+    return (head + "".join(lines)).encode()
+
+
+def signed_message(key, selector, size, domain, name):
+    """message_text() signed by dkimpy (relaxed/relaxed) with key (a
+    dkimcheck key) as domain's `selector`, about `size` bytes with its
+    DKIM-Signature field."""
+    import dkim
+
+    def sign(msg):
+        return dkim.sign(msg, selector.encode(), domain.encode(), key.pem(),
+                         canonicalize=(b"relaxed", b"relaxed"))
+    msg = message_text(size - len(sign(message_text(size, domain, name))),
+                       domain, name)
+    return sign(msg) + msg
 
 
 def proc_status(pid):
