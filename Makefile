@@ -50,7 +50,7 @@ LIB_SRC		 = lib/mem.c lib/log.c lib/str.c lib/buf.c lib/addr.c \
 		   lib/store.c lib/storeev.c lib/admin.c \
 		   lib/suppression.c lib/dkimkey.c lib/progopt.c lib/receipt.c \
 		   lib/rates.c lib/smtppass.c lib/confcheck.c lib/sdnotify.c \
-		   lib/privs.c
+		   lib/privs.c lib/monotime.c
 POLICYD_SRC	 = policyd/request.c policyd/decide.c policyd/server.c \
 		   policyd/main.c
 MILTER_SRC	 = milter/main.c milter/glue.c milter/gen.c milter/msg.c \

@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "idcache.h"
 #include "mem.h"
@@ -42,7 +41,7 @@ idcache_new(long long ttl_ms)
 	return c;
 }
 
-/* Drop the entries seen before `older_than` (all, with LLONG_MAX).
+/* Drop the entries seen before `older_than` (all, with INT64_MAX).
    Under the lock. */
 static void
 idcache_drop(struct idcache *c, long long older_than)
@@ -75,15 +74,6 @@ idcache_free(struct idcache **cp)
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	*cp = NULL;
-}
-
-long long
-idcache_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* FNV-1a. */

@@ -22,13 +22,12 @@ struct idcache;
 struct idcache	*idcache_new(long long ttl_ms);
 void		 idcache_free(struct idcache **cp);
 /* True when addr was found verified less than ttl_ms before now_ms
-   (CLOCK_MONOTONIC milliseconds, see idcache_now()). */
+   (monotime_ms()). */
 bool		 idcache_verified(struct idcache *c, const char *addr,
 		    long long now_ms);
 /* Remember that addr was found verified at now_ms. */
 void		 idcache_put(struct idcache *c, const char *addr,
 		    long long now_ms);
-long long	 idcache_now(void);
 /* Addresses held (for the tests). */
 size_t		 idcache_count(struct idcache *c);
 

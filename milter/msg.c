@@ -21,6 +21,7 @@
 #include "idcache.h"
 #include "inbound.h"
 #include "mime.h"
+#include "monotime.h"
 #include "msg.h"
 #include "sign.h"
 #include "store.h"
@@ -211,7 +212,7 @@ msg_check_from(struct msg *m, struct verdict *v)
 	size_t		 off = 0, n = m->from.n < FROMHDR_MAX ? m->from.n :
 			    FROMHDR_MAX, known = 0;
 	bool		 broken = false;
-	long long	 now = idcache_now();
+	long long	 now = monotime_ms();
 
 	for (size_t i = 0; i < n; i++)
 		if (idcache_verified(m->g->ids, m->from.addr[i], now))

@@ -23,6 +23,7 @@
 
 #include "dnscache.h"
 #include "mem.h"
+#include "monotime.h"
 #include "resolver.h"
 
 #define RCODE_NXDOMAIN	3
@@ -272,15 +273,6 @@ resolver_answer_free(struct resolver_answer **ap)
 	free(a);
 }
 
-static long long
-resolver_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 resolver_deadline(long long ms, struct timespec *ts)
 {
@@ -302,7 +294,7 @@ resolver_query(struct resolver *r, const char *name, int rrtype,
 	struct timespec		 deadline;
 	const struct ub_result	*res;
 	int			 id, rc;
-	long long		 now = resolver_now_ms();
+	long long		 now = monotime_ms();
 
 	*ans_out = NULL;
 	if (!resolver_name_ok(name)) {
